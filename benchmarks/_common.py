@@ -1,0 +1,60 @@
+"""Shared by every benchmark: machine facts and writing one section of docs/benchmarks.md.
+
+Each benchmark owns one section, delimited by HTML comments, and replaces only that section,
+so benchmarks can be re-run one at a time without losing the others' figures.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+BASELINES = ROOT.parent / "shared" / "baselines"
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+
+
+def write_section(name: str, title: str, body: str, command: str) -> None:
+    """Replace (or append) the section `name` of docs/benchmarks.md."""
+    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    block = (f"<!-- BEGIN {name} -->\n## {title}\n\n"
+             f"- Machine: {machine()}\n- Command: `{command}`\n- Date: {stamp}\n\n"
+             f"{body.strip()}\n<!-- END {name} -->")
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    text = DOC.read_text() if DOC.exists() else (
+        "# Benchmarks\n\nEvery figure here was written by a command in `benchmarks/`; "
+        "each section names its command, machine and date. `make bench` re-runs them all.\n")
+    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+    print(f"wrote section {name!r} of {DOC}", file=sys.stderr)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    def fmt(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,129 @@
+"""The Python estimator: `GAN(...).fit(X, y).sample(n)`, with `save` and `load`.
+
+Follows scikit-learn's conventions: settings in `__init__`, learned state in attributes ending
+in `_`, `random_state` for the seed. Training writes an ordinary run directory (a temporary one
+unless `out` is given), so everything the CLI offers works on a model fitted from Python.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .errors import GankitError
+
+
+def _seed_from(random_state) -> int:
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**31))
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state)
+    raise GankitError("random_state must be an int or None")
+
+
+def arrays_to_dataset(X, y=None, name: str = "array"):
+    """Points from (N, D) arrays; images from (N, H, W) or (N, C, H, W)."""
+    from .data.arrays import points_dataset
+
+    X = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X)
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    if X.ndim in (3, 4):
+        from .data.images import images_from_array
+        return images_from_array(X, y, name=name)
+    return points_dataset(X, y, name=name)
+
+
+class GAN:
+    """A GAN estimator. Settings are those of `gankit train` (see `TrainConfig`)."""
+
+    def __init__(self, model: str = "wgan-gp", net: str = "auto", conditional: bool = False,
+                 remedy: str | None = None, steps: int | None = None, epochs: float | None = None,
+                 batch_size: int | None = None, latent_dim: int | None = None,
+                 hidden: int | None = None, n_critic: int | None = None, lr_g: float | None = None,
+                 lr_d: float | None = None, gp_lambda: float = 10.0, pac: int = 4,
+                 out: str | Path | None = None, device: str = "cpu", progress: bool = False,
+                 random_state: int | None = None, **settings):
+        self.model, self.net, self.conditional, self.remedy = model, net, conditional, remedy
+        self.steps, self.epochs, self.batch_size = steps, epochs, batch_size
+        self.latent_dim, self.hidden, self.n_critic = latent_dim, hidden, n_critic
+        self.lr_g, self.lr_d, self.gp_lambda, self.pac = lr_g, lr_d, gp_lambda, pac
+        self.out, self.device, self.progress, self.random_state = out, device, progress, random_state
+        self.settings = settings
+
+    def _config(self) -> TrainConfig:
+        values = dict(model=self.model, net=self.net, conditional=self.conditional,
+                      remedy=self.remedy, steps=self.steps, epochs=self.epochs,
+                      batch_size=self.batch_size, latent_dim=self.latent_dim, hidden=self.hidden,
+                      n_critic=self.n_critic, lr_g=self.lr_g, lr_d=self.lr_d,
+                      gp_lambda=self.gp_lambda, pac=self.pac, device=self.device,
+                      progress=self.progress, seed=_seed_from(self.random_state), data="array",
+                      tensorboard=False)
+        values.update(self.settings)
+        return TrainConfig.from_dict(values)
+
+    def fit(self, X, y=None) -> "GAN":
+        from .training import train_run
+
+        if self.conditional and y is None:
+            raise GankitError("conditional=True needs labels: call fit(X, y)")
+        data = X if hasattr(X, "kind") and hasattr(X, "x") else arrays_to_dataset(X, y)
+        config = self._config()
+        out = Path(self.out) if self.out is not None else Path(tempfile.mkdtemp(prefix="gankit-run-"))
+        run = train_run(config, out, data=(data, data), command=["python", "gankit.GAN.fit"])
+        self.module_, self.config_, self.run_dir_ = run.module, run.config, run.run_dir
+        self.n_features_in_ = int(np.prod(data.sample_shape))
+        self.num_classes_ = run.module.num_classes
+        self.history_ = _read_history(run.run_dir)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "module_"):
+            raise GankitError("this GAN is not fitted yet; call fit(X) or GAN.load(path) first")
+
+    def sample(self, n: int, y=None, random_state: int | None = 0) -> np.ndarray:
+        """n samples in the data's units; for conditional models, labels y (one int, or n ints;
+        default: every class equally)."""
+        self._check_fitted()
+        if n < 1:
+            raise GankitError(f"n must be at least 1, got {n}")
+        rng = torch.Generator(device=self.device).manual_seed(_seed_from(random_state))
+        samples, _ = self.module_.sample(n, y=y, rng=rng)
+        return samples.cpu().numpy()
+
+    def save(self, path: str | Path) -> Path:
+        """Write a self-contained model directory (config and newest checkpoint)."""
+        from .training.checkpoint import list_checkpoints
+
+        self._check_fitted()
+        path = Path(path)
+        if path.resolve() == Path(self.run_dir_).resolve():
+            return path
+        (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(self.run_dir_) / "config.yaml", path / "config.yaml")
+        step, newest = list_checkpoints(self.run_dir_)[-1]
+        shutil.copy2(newest, path / "checkpoints" / newest.name)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> "GAN":
+        from .training import load_run
+
+        module, config, _record = load_run(path, device=device)
+        gan = cls(model=config.model, net=config.net, conditional=config.conditional,
+                  remedy=config.remedy, device=device, random_state=config.seed)
+        gan.module_, gan.config_, gan.run_dir_ = module, config, Path(path)
+        gan.num_classes_ = module.num_classes
+        gan.history_ = _read_history(path)
+        return gan
+
+
+def _read_history(run_dir):
+    import pandas as pd
+
+    path = Path(run_dir) / "losses.csv"
+    return pd.read_csv(path) if path.exists() else None

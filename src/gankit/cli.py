@@ -1,0 +1,150 @@
+"""The command line: a thin layer that parses arguments and calls the library.
+
+Every user-fixable problem surfaces as a GankitError, printed as one line with exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import GankitError
+
+EXIT_USER_ERROR = 2
+
+
+def _train_parser(sub):
+    p = sub.add_parser("train", help="train a GAN and write a run directory",
+                       description="Train a GAN. Settings: defaults < --config file < flags.")
+    p.add_argument("--data", help="built-in name (ring8, grid25, blobs4/8/16/32, digits, iris, "
+                   "wine, breast-cancer) or a path (.csv, .npy/.npz, image folder, IDX folder)")
+    p.add_argument("--model", help="gan (vanilla, BCE), dcgan, wgan-gp")
+    p.add_argument("--net", help="auto, mlp, conv, tabular")
+    p.add_argument("--conditional", action="store_true", default=None, help="condition on labels")
+    p.add_argument("--remedy", help="mode-collapse remedy: minibatch or pac")
+    p.add_argument("--pac", type=int, help="PacGAN packing degree (default 4)")
+    p.add_argument("--steps", type=int, help="generator steps")
+    p.add_argument("--epochs", type=float, help="passes over the data (instead of --steps)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr-g", type=float)
+    p.add_argument("--lr-d", type=float)
+    p.add_argument("--n-critic", type=int, help="discriminator steps per generator step")
+    p.add_argument("--gp-lambda", type=float, help="gradient-penalty weight (WGAN-GP)")
+    p.add_argument("--generator-loss", help="non-saturating or minimax (BCE GANs)")
+    p.add_argument("--label-smoothing", type=float, help="one-sided real label, e.g. 0.9")
+    p.add_argument("--latent-dim", type=int)
+    p.add_argument("--hidden", type=int, help="MLP width")
+    p.add_argument("--depth", type=int, help="MLP hidden layers")
+    p.add_argument("--width", type=int, help="conv base width")
+    p.add_argument("--label-column", help="CSV column holding labels (default: 'label')")
+    p.add_argument("--image-size", type=int, help="32 or 64")
+    p.add_argument("--channels", type=int, help="force 1 (grey) or 3 (RGB)")
+    p.add_argument("--held-out", type=float, help="share of the data kept for evaluation")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="cpu or cuda")
+    p.add_argument("--log-every", type=int)
+    p.add_argument("--sample-every", type=int)
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false", default=None)
+    p.add_argument("--config", help="YAML file of settings (flat, or a run's config.yaml)")
+    p.add_argument("--out", help="run directory to write")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    return p
+
+
+SETTING_FLAGS = ("data", "model", "net", "conditional", "remedy", "pac", "steps", "epochs",
+                 "batch_size", "lr_g", "lr_d", "n_critic", "gp_lambda", "generator_loss",
+                 "label_smoothing", "latent_dim", "hidden", "depth", "width", "label_column",
+                 "image_size", "channels", "held_out", "seed", "device", "log_every",
+                 "sample_every", "checkpoint_every", "progress", "tensorboard")
+# what may change when a run is resumed; everything else would make it a different run
+RESUME_OVERRIDES = ("steps", "epochs", "progress", "tensorboard", "log_every", "sample_every",
+                    "checkpoint_every", "device")
+
+
+def _cmd_train(args, rank=0, world_size=1, sync_gradients=None, device=None) -> int:
+    from .config import TrainConfig, load_config_file
+    from .training import train_run
+    from .training.run_dir import read_run_config
+
+    flags = {k: getattr(args, k) for k in SETTING_FLAGS if getattr(args, k) is not None}
+    if args.resume:
+        record = read_run_config(args.resume)
+        changed = sorted(k for k in flags if k not in RESUME_OVERRIDES
+                         and flags[k] != record["train"].get(k))
+        if changed:
+            raise GankitError(f"--resume continues a run with its own settings; cannot change "
+                              f"{', '.join(changed)} (only {', '.join(RESUME_OVERRIDES)})")
+        values = {**record["train"], **flags}
+        out = Path(args.resume)
+    else:
+        values = load_config_file(args.config) if args.config else {}
+        values.update(flags)
+        if not values.get("data"):
+            raise GankitError("no data given: pass --data NAME_OR_PATH (e.g. --data ring8)")
+        if not args.out:
+            raise GankitError("no run directory given: pass --out RUN_DIR")
+        out = Path(args.out)
+        if (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir()):
+            raise GankitError(f"{out} already holds a run; use --resume {out} to continue it, "
+                              "or choose another --out")
+    config = TrainConfig.from_dict(values)
+    run = train_run(config, out, resume=bool(args.resume), rank=rank, world_size=world_size,
+                    sync_gradients=sync_gradients, device=device,
+                    command=["gankit"] + sys.argv[1:])
+    if rank == 0:
+        print(f"run directory: {run.run_dir} (step {run.result.final_step}, "
+              f"{run.result.seconds:.1f} s)")
+    return 0
+
+
+def _cmd_sample(args) -> int:
+    from .sampling import sample_to_file
+
+    path = sample_to_file(args.run_dir, args.n, args.out, label=args.label, seed=args.seed)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.out), quick=args.quick)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gankit", description="Train and measure GANs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    s = sub.add_parser("sample", help="draw samples from a trained run")
+    s.add_argument("run_dir")
+    s.add_argument("-n", type=int, default=64, help="number of samples")
+    s.add_argument("--label", type=int, help="class to sample (conditional models)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True, help=".npy, .csv or .png (a grid or a scatter)")
+    d = sub.add_parser("demo", help="the built-in showcase: WGAN-GP on ring8, conditional on blobs8")
+    d.add_argument("--out", default="runs/demo")
+    d.add_argument("--quick", action="store_true", help="a few steps only (for tests)")
+    return parser
+
+
+COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "demo": _cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except GankitError as exc:
+        print(f"gankit: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("gankit: interrupted; the last checkpoint is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

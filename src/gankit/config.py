@@ -1,0 +1,197 @@
+"""Training settings: one dataclass, its literature defaults, and its YAML form.
+
+Fields left as None are filled by `resolve()` from the model and the data kind, so that a
+config file or the CLI need only say what differs. The resolved config is what a run records.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import subprocess
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import GankitError
+
+MODELS = ("gan", "dcgan", "wgan-gp")
+NETS = ("auto", "mlp", "conv", "tabular")
+REMEDIES = (None, "minibatch", "pac")
+
+
+@dataclass
+class TrainConfig:
+    # what to train
+    data: str = "ring8"
+    model: str = "wgan-gp"
+    net: str = "auto"
+    conditional: bool = False
+    remedy: str | None = None
+    pac: int = 4                      # PacGAN packing degree (Lin et al. 2018 use 2-4)
+    minibatch_features: int = 16      # minibatch-discrimination kernels
+    minibatch_kernel_dim: int = 8
+    # networks
+    latent_dim: int | None = None     # 2-D/tables: 8 ; images: 100
+    hidden: int | None = None         # MLP width (default 128)
+    depth: int = 3                    # MLP hidden layers
+    width: int | None = None          # conv base width
+    embed_dim: int | None = None      # label embedding; None = number of classes
+    # optimisation
+    steps: int | None = None          # generator steps; default from epochs or a per-model budget
+    epochs: float | None = None       # passes over the data (critic batches), if steps is None
+    batch_size: int | None = None
+    lr_g: float | None = None
+    lr_d: float | None = None
+    betas_g: tuple[float, float] | None = None
+    betas_d: tuple[float, float] | None = None
+    n_critic: int | None = None
+    gp_lambda: float = 10.0
+    generator_loss: str = "non-saturating"
+    label_smoothing: float = 1.0
+    # data options
+    label_column: str | None = None
+    image_size: int = 32
+    channels: int | None = None
+    n_samples: int = 10_000           # points drawn for a built-in toy mixture
+    held_out: float = 0.2             # share kept aside for evaluation (files); toy data: a fresh draw
+    # bookkeeping
+    seed: int = 0
+    device: str = "cpu"
+    log_every: int = 50
+    sample_every: int | None = None   # snapshot cadence; None = about 20 snapshots per run
+    checkpoint_every: int | None = None
+    keep_checkpoints: int = 3
+    progress: bool = True
+    tensorboard: bool = True
+
+    def resolve(self, kind: str) -> "TrainConfig":
+        """Fill the defaults that depend on model and data kind; check every setting."""
+        c = dataclasses.replace(self)
+        if c.model not in MODELS:
+            raise GankitError(f"unknown model {c.model!r}; choose one of {', '.join(MODELS)}")
+        if c.net not in NETS:
+            raise GankitError(f"unknown network {c.net!r}; choose one of {', '.join(NETS)}")
+        if c.remedy not in REMEDIES:
+            raise GankitError(f"unknown remedy {c.remedy!r}; choose minibatch or pac")
+        if c.net == "auto":
+            c.net = {"images": "conv", "table": "tabular"}.get(kind, "mlp")
+        if c.model == "dcgan" and c.net != "conv":
+            raise GankitError("dcgan is the convolutional GAN for images; use --model gan for "
+                              "points and tables")
+        wgan = c.model == "wgan-gp"
+        images = c.net == "conv"
+        c.latent_dim = c.latent_dim or (100 if images else 8)
+        c.hidden = c.hidden or 128
+        c.width = c.width or 32
+        c.batch_size = c.batch_size or (64 if images else 256)
+        if wgan:
+            # Gulrajani et al. 2017: Adam(1e-4, betas (0.5, 0.9)), n_critic 5, lambda 10
+            c.lr_g, c.lr_d = c.lr_g or 1e-4 * (2 if not images else 1), c.lr_d or 1e-4 * (2 if not images else 1)
+            c.betas_g = c.betas_g or (0.5, 0.9)
+            c.betas_d = c.betas_d or (0.5, 0.9)
+            c.n_critic = c.n_critic or 5
+        else:
+            # Radford et al. 2016: Adam(2e-4, betas (0.5, 0.999)), one D step per G step
+            c.lr_g, c.lr_d = c.lr_g or 2e-4, c.lr_d or 2e-4
+            c.betas_g = c.betas_g or (0.5, 0.999)
+            c.betas_d = c.betas_d or (0.5, 0.999)
+            c.n_critic = c.n_critic or 1
+        c.betas_g = tuple(float(b) for b in c.betas_g)
+        c.betas_d = tuple(float(b) for b in c.betas_d)
+        for name in ("latent_dim", "hidden", "depth", "width", "batch_size", "n_critic", "pac",
+                     "log_every", "keep_checkpoints"):
+            if int(getattr(c, name)) < 1:
+                raise GankitError(f"{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(c, name) > 0:
+                raise GankitError(f"{name.replace('_', '-')} must be positive, got {getattr(c, name)}")
+        if c.remedy == "pac" and c.batch_size % c.pac:
+            raise GankitError(f"batch size {c.batch_size} is not a multiple of pac={c.pac}")
+        if c.steps is not None and c.steps < 0:
+            raise GankitError(f"steps must be >= 0, got {c.steps}")
+        if not 0.0 < c.held_out < 1.0:
+            raise GankitError(f"held-out must be in (0, 1), got {c.held_out}")
+        return c
+
+    def total_steps(self, n_data: int) -> int:
+        if self.steps is not None:
+            return int(self.steps)
+        if self.epochs is not None:
+            critic_batches = self.epochs * n_data / self.batch_size
+            return max(1, int(round(critic_batches / self.n_critic)))
+        return 2000 if self.net == "conv" else 3000
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        for key in ("betas_g", "betas_d"):
+            if out[key] is not None:
+                out[key] = list(out[key])
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise GankitError(f"unknown setting(s) {unknown}; known settings are {sorted(known)}")
+        values = dict(values)
+        for key in ("betas_g", "betas_d"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Settings from a YAML (or JSON) file: either flat, or the `train:` section of a run's config."""
+    path = Path(path)
+    if not path.exists():
+        raise GankitError(f"config file {path} does not exist")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise GankitError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(values, dict):
+        raise GankitError(f"config file {path} must hold a mapping of settings")
+    if "train" in values and isinstance(values["train"], dict):
+        values = values["train"]
+    return {k.replace("-", "_"): v for k, v in values.items()}
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+    import torch
+
+    from . import __version__
+
+    versions = {"gankit": __version__, "python": platform.python_version(), "torch": torch.__version__,
+                "numpy": numpy.__version__, "platform": platform.platform()}
+    for name in ("scipy", "sklearn", "pandas", "PIL", "safetensors"):
+        try:
+            module = __import__(name)
+            versions[name] = getattr(module, "__version__", "?")
+        except ImportError:
+            pass
+    return versions
+
+
+def git_revision() -> str | None:
+    """The gankit source revision, when gankit runs from a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        if out.returncode == 0:
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                   cwd=Path(__file__).parent, capture_output=True, text=True,
+                                   timeout=5).stdout.strip()
+            return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return None
+
+
+def dump_yaml(values: dict[str, Any]) -> str:
+    # JSON round trip turns tuples and numpy scalars into plain YAML-safe values
+    return yaml.safe_dump(json.loads(json.dumps(values, default=str)), sort_keys=False)

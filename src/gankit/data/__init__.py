@@ -1,0 +1,69 @@
+"""Data sources: one entry point, `load_data`, from a name or a path to a `Dataset`.
+
+Built-in names: the toy mixtures (ring8, grid25, blobsK), `digits` (images), and the
+scikit-learn tables `iris`, `wine` and `breast-cancer` as numeric points with their class as
+label. Paths: `.csv` (numeric points), `.npy`/`.npz` (points if 2-D, images if 3-D or 4-D), a
+folder of images (class sub-folders become labels) or a folder of MNIST-format IDX files.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GankitError
+from .dataset import Dataset, validate_labels
+from .toy import TOY_NAMES, is_toy_name, load_toy, mixture_spec
+
+IMAGE_NAMES = ("digits",)
+TABLE_NAMES = ("iris", "wine", "breast-cancer")
+BUILTIN_NAMES = TOY_NAMES + IMAGE_NAMES + TABLE_NAMES
+
+__all__ = ["Dataset", "load_data", "load_toy", "mixture_spec", "validate_labels", "BUILTIN_NAMES"]
+
+
+def _sklearn_points(name: str) -> Dataset:
+    from sklearn import datasets
+
+    loader = {"iris": datasets.load_iris, "wine": datasets.load_wine,
+              "breast-cancer": datasets.load_breast_cancer}[name]
+    bunch = loader()
+    return Dataset(x=bunch.data.astype(np.float32), y=bunch.target.astype(np.int64), kind="points",
+                   name=name, class_names=[str(c) for c in bunch.target_names],
+                   meta={"source": f"sklearn:{name}", "columns": [str(c) for c in bunch.feature_names]})
+
+
+def load_data(source: str | Path, *, label_column: str | None = None, image_size: int = 32,
+              channels: int | None = None, n: int = 10_000, seed: int = 0) -> Dataset:
+    """Load a built-in data set by name or a data file/folder by path."""
+    text = str(source)
+    if is_toy_name(text):
+        return load_toy(text, n=n, seed=seed)
+    if text in IMAGE_NAMES:
+        from .images import load_images
+        return load_images(text, image_size=image_size, channels=channels)
+    if text in TABLE_NAMES:
+        return _sklearn_points(text)
+    path = Path(text)
+    if not path.exists():
+        if path.suffix or "/" in text or "\\" in text:
+            raise GankitError(f"data path {text} does not exist")
+        raise GankitError(f"unknown data name {text!r}; built-in names are "
+                          f"{', '.join(BUILTIN_NAMES)}, or pass a path to a .csv, .npy/.npz "
+                          "file or an image folder")
+    if path.is_dir():
+        from .images import load_images
+        return load_images(path, image_size=image_size, channels=channels)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        from .arrays import load_csv_points
+        return load_csv_points(path, label_column=label_column)
+    if suffix in (".npy", ".npz"):
+        from .arrays import points_dataset, read_array_file
+        x, y = read_array_file(path)
+        if np.ndim(x) in (3, 4):
+            from .images import load_images
+            return load_images(path, image_size=image_size, channels=channels)
+        return points_dataset(x, y, name=path.name, meta={"source": str(path.resolve())})
+    raise GankitError(f"cannot tell what kind of data {path.name} holds; use .csv, .npy, .npz, "
+                      "an image folder or a folder of MNIST IDX files")

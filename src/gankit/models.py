@@ -1,0 +1,138 @@
+"""From settings and data shape to networks: the one place that picks a family.
+
+`GANModule` holds the generator, the discriminator and the data scaling, and is what
+checkpoints store. `DataSpec` is what networks need to know about the data; it is saved in
+the run's config so that a model can be rebuilt without its data.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .errors import GankitError
+from .nets.layers import Standardizer
+from .nets.mlp import MLPDiscriminator, MLPGenerator
+
+
+@dataclass
+class DataSpec:
+    kind: str
+    sample_shape: tuple[int, ...]
+    num_classes: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)   # e.g. a table's output spans
+
+    def to_dict(self):
+        d = asdict(self)
+        d["sample_shape"] = list(self.sample_shape)
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(kind=d["kind"], sample_shape=tuple(d["sample_shape"]),
+                   num_classes=int(d.get("num_classes", 0)), extra=dict(d.get("extra", {})))
+
+    @classmethod
+    def of(cls, dataset, **extra):
+        return cls(dataset.kind, dataset.sample_shape, dataset.num_classes, extra)
+
+
+class GANModule(nn.Module):
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, scaler: Standardizer | None):
+        super().__init__()
+        self.generator = generator
+        self.discriminator = discriminator
+        self.scaler = scaler
+
+    @property
+    def num_classes(self) -> int:
+        return self.generator.num_classes
+
+    @torch.no_grad()
+    def sample(self, n: int, y=None, rng: torch.Generator | None = None, batch_size: int = 4096):
+        """n samples in data units (eval mode, so BatchNorm uses its running statistics)."""
+        device = next(self.generator.parameters()).device
+        labels = balanced_labels(n, self.num_classes, y, device)
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            out = []
+            for start in range(0, n, batch_size):
+                stop = min(n, start + batch_size)
+                z = torch.randn(stop - start, self.generator.latent_dim, generator=rng,
+                                device=device)
+                x = self.generator(z, None if labels is None else labels[start:stop])
+                out.append(self.scaler.inverse(x) if self.scaler is not None else x)
+        finally:
+            self.generator.train(was_training)
+        return torch.cat(out), labels
+
+
+def balanced_labels(n: int, num_classes: int, y, device) -> torch.Tensor | None:
+    """The labels to sample with: those given, or every class equally for conditional models."""
+    if num_classes == 0:
+        if y is not None:
+            raise GankitError("this model is unconditional; it cannot sample by label")
+        return None
+    if y is None:
+        return torch.arange(n, device=device) % num_classes
+    y = torch.as_tensor(y, device=device).long().reshape(-1)
+    if y.numel() == 1:
+        y = y.expand(n).clone()
+    if y.numel() != n:
+        raise GankitError(f"got {y.numel()} labels for {n} samples")
+    if int(y.min()) < 0 or int(y.max()) >= num_classes:
+        raise GankitError(f"label {int(y.max()) if int(y.max()) >= num_classes else int(y.min())} "
+                          f"is outside the model's classes 0..{num_classes - 1}")
+    return y
+
+
+def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
+    """Networks for a resolved config and a data spec."""
+    classes = spec.num_classes if config.conditional else 0
+    if config.conditional and spec.num_classes < 2:
+        raise GankitError("--conditional needs labels with at least two classes; this data has "
+                          f"{spec.num_classes or 'no'} labels (give a label column or drop --conditional)")
+    pac = config.pac if config.remedy == "pac" else 1
+    minibatch = config.minibatch_features if config.remedy == "minibatch" else 0
+    if config.net == "mlp":
+        if len(spec.sample_shape) != 1:
+            raise GankitError(f"the MLP networks take flat samples; this data has shape "
+                              f"{spec.sample_shape} (use --net conv for images)")
+        features = spec.sample_shape[0]
+        generator = MLPGenerator(config.latent_dim, features, config.hidden, config.depth, classes,
+                                 config.embed_dim)
+        discriminator = MLPDiscriminator(features, config.hidden, config.depth, classes,
+                                         config.embed_dim, pac=pac, minibatch_features=minibatch,
+                                         minibatch_kernel_dim=config.minibatch_kernel_dim)
+        return GANModule(generator, discriminator, Standardizer(features))
+    if config.net == "conv":
+        if len(spec.sample_shape) != 3:
+            raise GankitError(f"the conv networks take images (C, H, W); this data has shape "
+                              f"{spec.sample_shape}")
+        if remedy_blocked := config.remedy:
+            raise GankitError(f"remedy {remedy_blocked!r} is available for the MLP networks only")
+        from .nets.conv import build_conv_discriminator, build_conv_generator
+        channels, size, _ = spec.sample_shape
+        kind = "wgan-gp" if config.model == "wgan-gp" else "dcgan"
+        generator = build_conv_generator(image_size=size, channels=channels,
+                                         latent_dim=config.latent_dim, num_classes=classes,
+                                         width=config.width)
+        discriminator = build_conv_discriminator(image_size=size, channels=channels,
+                                                 num_classes=classes, width=config.width, kind=kind)
+        return GANModule(generator, discriminator, None)
+    if config.net == "tabular":
+        from .nets.tabular import build_tabular_generator
+        spans = spec.extra.get("output_info")
+        if spans is None:
+            raise GankitError("tabular networks need the table encoder's output layout")
+        features = spec.sample_shape[0]
+        generator = build_tabular_generator(config.latent_dim, spans, num_classes=classes,
+                                            hidden=(config.hidden, config.hidden))
+        discriminator = MLPDiscriminator(features, config.hidden, 2, classes, config.embed_dim,
+                                         pac=pac, minibatch_features=minibatch)
+        return GANModule(generator, discriminator, None)
+    raise GankitError(f"unknown network {config.net!r}")

@@ -1,0 +1,75 @@
+"""Building blocks shared by the network families: label conditioning, minibatch
+discrimination (Salimans et al. 2016), PacGAN packing (Lin et al. 2018) and data scaling."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import GankitError
+
+
+class LabelConcat(nn.Module):
+    """Appends a learned label embedding to flat inputs, as the reference material does."""
+
+    def __init__(self, num_classes: int, embed_dim: int | None = None):
+        super().__init__()
+        self.num_classes = num_classes
+        self.embed_dim = embed_dim or num_classes
+        self.embedding = nn.Embedding(num_classes, self.embed_dim)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if y is None:
+            raise GankitError("this network is conditional: pass labels y (0..K-1)")
+        return torch.cat([x, self.embedding(y)], dim=1)
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Appends, to each sample's features, how close it is to the other samples of its batch.
+
+    A collapsed generator produces batches whose samples are all close; this gives the
+    discriminator the statistic it needs to notice. out_features kernels of kernel_dim each.
+    """
+
+    def __init__(self, in_features: int, out_features: int = 16, kernel_dim: int = 8):
+        super().__init__()
+        self.out_features = out_features
+        self.kernel_dim = kernel_dim
+        self.T = nn.Parameter(torch.randn(in_features, out_features * kernel_dim) * 0.1)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        m = (h @ self.T).view(-1, self.out_features, self.kernel_dim)
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)          # (B, B, out)
+        closeness = torch.exp(-l1).sum(dim=1) - 1.0                      # minus self-similarity
+        return torch.cat([h, closeness], dim=1)
+
+
+def pack(x: torch.Tensor, pac: int) -> torch.Tensor:
+    """(B, D) -> (B/pac, pac*D): the PacGAN discriminator judges pac samples at once."""
+    if pac == 1:
+        return x
+    if x.shape[0] % pac:
+        raise GankitError(f"batch size {x.shape[0]} is not a multiple of pac={pac}; "
+                          "choose a batch size divisible by the packing degree")
+    return x.reshape(x.shape[0] // pac, pac * x.shape[1])
+
+
+class Standardizer(nn.Module):
+    """Per-feature mean and std of the training data, kept with the model so that sampling
+    returns data in its own units while training sees unit-scale inputs."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(num_features))
+        self.register_buffer("std", torch.ones(num_features))
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor) -> "Standardizer":
+        self.mean.copy_(x.mean(dim=0))
+        self.std.copy_(x.std(dim=0).clamp_min(1e-8) if len(x) > 1 else torch.ones_like(self.std))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def inverse(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std + self.mean

@@ -1,0 +1,111 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from support import tiny
+from gankit.errors import TrainingDiverged
+from gankit.training import load_run, train_run
+from gankit.training import loop as loop_module
+from gankit.training.checkpoint import list_checkpoints
+from gankit.training.run_dir import read_status
+
+
+def mean_distance_to_modes(samples, centres):
+    d = np.linalg.norm(samples[:, None, :] - centres[None], axis=2)
+    return float(d.min(axis=1).mean())
+
+
+def untrained_distance(run):
+    from gankit.training import build_module
+    from gankit.models import DataSpec
+    fresh = build_module(run.config, DataSpec.of(run.train))
+    fresh.scaler.fit(run.train.x)
+    samples, _ = fresh.sample(1000, rng=torch.Generator().manual_seed(0))
+    return mean_distance_to_modes(samples.numpy(), run.train.centers)
+
+
+@pytest.mark.parametrize("settings", [
+    dict(model="wgan-gp", n_critic=2, steps=400, lr_g=1e-3, lr_d=1e-3, gp_lambda=1.0),
+    dict(model="gan", generator_loss="non-saturating", steps=300, lr_g=1e-3, lr_d=1e-3),
+    dict(model="gan", generator_loss="minimax", steps=300, lr_g=1e-3, lr_d=1e-3),
+])
+def test_each_objective_trains_toward_the_data(tmp_path, settings):
+    run = train_run(tiny(**settings), tmp_path / "run")
+    assert all(math.isfinite(v) for v in run.result.last_losses.values())
+    samples, _ = run.module.sample(1000, rng=torch.Generator().manual_seed(0))
+    before, after = untrained_distance(run), mean_distance_to_modes(samples.numpy(), run.train.centers)
+    assert after < 0.6 * before, (before, after)
+
+
+def test_conditional_samples_land_on_their_mode(tmp_path):
+    run = train_run(tiny(data="blobs8", conditional=True, steps=300, n_critic=2, gp_lambda=1.0, lr_g=1e-3,
+                         lr_d=1e-3), tmp_path / "run")
+    labels = torch.arange(800) % 8
+    samples, _ = run.module.sample(800, y=labels, rng=torch.Generator().manual_seed(0))
+    nearest = np.argmin(((samples.numpy()[:, None] - run.train.centers[None]) ** 2).sum(2), axis=1)
+    assert (nearest == labels.numpy()).mean() > 0.8
+
+
+def test_run_resumed_halfway_equals_a_straight_run(tmp_path):
+    straight = train_run(tiny(steps=40, checkpoint_every=20), tmp_path / "straight")
+    train_run(tiny(steps=20, checkpoint_every=20), tmp_path / "halves")
+    resumed = train_run(tiny(steps=40, checkpoint_every=20), tmp_path / "halves", resume=True)
+    assert resumed.result.steps_done == 20
+    a, b = straight.module.state_dict(), resumed.module.state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    steps = [int(s) for s in np.loadtxt(tmp_path / "halves" / "losses.csv", delimiter=",",
+                                        skiprows=1, usecols=0, ndmin=1)]
+    assert steps == [10, 20, 30, 40]
+
+
+def test_same_seed_same_run_other_seed_other_run(tmp_path):
+    one = train_run(tiny(steps=10, seed=3), tmp_path / "a").module.state_dict()
+    two = train_run(tiny(steps=10, seed=3), tmp_path / "b").module.state_dict()
+    three = train_run(tiny(steps=10, seed=4), tmp_path / "c").module.state_dict()
+    assert all(torch.equal(one[k], two[k]) for k in one)
+    assert not all(torch.equal(one[k], three[k]) for k in one)
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real_make = loop_module.make_objective
+
+    def poisoned(config):
+        objective = real_make(config)
+        calls = {"n": 0}
+        original = objective.generator_loss
+
+        def generator_loss(*args, **kwargs):
+            calls["n"] += 1
+            loss, logs = original(*args, **kwargs)
+            if calls["n"] > 25:
+                loss = loss * float("nan")
+                logs = {**logs, "g_loss": loss.detach()}
+            return loss, logs
+
+        objective.generator_loss = generator_loss
+        return objective
+
+    monkeypatch.setattr(loop_module, "make_objective", poisoned)
+    with pytest.raises(TrainingDiverged, match="diverged at step 30: .*g_loss became NaN"):
+        train_run(tiny(steps=40, checkpoint_every=10), tmp_path / "run")
+    assert [s for s, _ in list_checkpoints(tmp_path / "run")] == [10, 20]
+    assert read_status(tmp_path / "run")["state"] == "diverged"
+    module, _, _ = load_run(tmp_path / "run")
+    assert all(torch.isfinite(v).all() for v in module.state_dict().values())
+
+
+def test_run_directory_holds_its_provenance_and_pictures(tmp_path):
+    run = train_run(tiny(steps=20, sample_every=10, tensorboard=True), tmp_path / "run")
+    files = {p.name for p in run.run_dir.iterdir()}
+    assert {"config.yaml", "losses.csv", "losses.png", "training.gif", "status.json"} <= files
+    assert any(name.startswith("events.out.tfevents") for name in files)
+    assert sorted(p.name for p in (run.run_dir / "samples").iterdir()) == [
+        "step_00000010.png", "step_00000020.png"]
+    _, config, record = load_run(run.run_dir)
+    assert config.seed == 0 and record["versions"]["torch"] == torch.__version__
+    assert record["data"]["fingerprint"] == run.train.fingerprint
+    assert read_status(run.run_dir)["state"] == "finished"
