@@ -1,0 +1,125 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from gankit.errors import GankitError
+from gankit.nets.conv import build_conv_discriminator, build_conv_generator
+
+
+@pytest.mark.parametrize("size", [32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("kind,conditioning", [("dcgan", "concat"), ("wgan-gp", "concat"),
+                                                ("wgan-gp", "projection")])
+def test_output_shapes(size, channels, kind, conditioning):
+    g = build_conv_generator(size, channels, latent_dim=16, num_classes=10, width=8, kind=kind)
+    d = build_conv_discriminator(size, channels, num_classes=10, width=8, kind=kind,
+                                 conditioning=conditioning)
+    y = torch.arange(4) % 10
+    x = g(torch.randn(4, 16), y)
+    assert x.shape == (4, channels, size, size) and g.sample_shape == (channels, size, size)
+    assert x.min() >= -1 and x.max() <= 1  # tanh output
+    assert d(x, y).shape == (4, 1)
+    assert g.latent_dim == 16 and g.num_classes == 10 and d.num_classes == 10
+
+
+def test_unconditional_nets_ignore_labels():
+    g = build_conv_generator(32, 1, latent_dim=8, num_classes=0, width=8).eval()
+    d = build_conv_discriminator(32, 1, num_classes=0, width=8, kind="wgan-gp")
+    z = torch.randn(3, 8)
+    assert g.num_classes == 0
+    assert torch.equal(g(z), g(z, torch.tensor([1, 2, 3])))
+    x = g(z)
+    assert torch.equal(d(x), d(x, torch.tensor([0, 0, 0])))
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_conditioning_changes_outputs(conditioning):
+    torch.manual_seed(0)
+    g = build_conv_generator(32, 1, latent_dim=8, num_classes=10, width=8).eval()
+    d = build_conv_discriminator(32, 1, num_classes=10, width=8, kind="wgan-gp",
+                                 conditioning=conditioning)
+    z = torch.randn(1, 8).expand(10, 8)
+    x = g(z, torch.arange(10))
+    assert (x[1:] - x[:1]).abs().flatten(1).max(1).values.min() > 1e-4  # every label differs
+    same = x[:1].expand(10, -1, -1, -1)
+    s = d(same, torch.arange(10))
+    assert (s[1:] - s[:1]).abs().min() > 1e-6
+    with pytest.raises(GankitError, match="needs labels"):
+        g(z)
+    with pytest.raises(GankitError, match="needs labels"):
+        d(same)
+
+
+def _weights(net, types):
+    return [m.weight.detach().flatten() for m in net.modules() if isinstance(m, types)]
+
+
+def test_dcgan_init_statistics():
+    torch.manual_seed(0)
+    g = build_conv_generator(64, 3, latent_dim=100, num_classes=0, width=32)
+    d = build_conv_discriminator(64, 3, num_classes=0, width=32, kind="dcgan")
+    for net in (g, d):
+        conv = torch.cat(_weights(net, (nn.Conv2d, nn.ConvTranspose2d)))
+        assert abs(conv.mean().item()) < 1e-3 and conv.std().item() == pytest.approx(0.02, rel=0.05)
+        bn = torch.cat(_weights(net, nn.BatchNorm2d))
+        assert bn.mean().item() == pytest.approx(1.0, abs=0.01)
+        assert bn.std().item() == pytest.approx(0.02, rel=0.3)
+        biases = [m.bias for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+        assert all(torch.count_nonzero(b) == 0 for b in biases)
+
+
+def test_batchnorm_placement():
+    d = build_conv_discriminator(32, 1, width=8, kind="dcgan")
+    layers = list(d.features)
+    assert isinstance(layers[0], nn.Conv2d) and isinstance(layers[1], nn.LeakyReLU)
+    assert layers[1].negative_slope == 0.2
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in d.modules()) == 2  # all but the first conv
+    g = build_conv_generator(32, 1, width=8)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in g.modules()) == 3
+    assert isinstance(list(g.main)[-1], nn.Tanh)
+    assert sum(isinstance(m, nn.ConvTranspose2d) for m in g.modules()) == 4
+
+
+@pytest.mark.parametrize("norm", ["none", "layer", "instance"])
+def test_critic_has_no_batchnorm_and_scores_samples_independently(norm):
+    torch.manual_seed(0)
+    d = build_conv_discriminator(32, 1, num_classes=3, width=8, kind="wgan-gp", norm=norm).train()
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in d.modules())
+    x, y = torch.randn(6, 1, 32, 32), torch.tensor([0, 1, 2, 0, 1, 2])
+    assert torch.allclose(d(x, y)[:1], d(x[:1], y[:1]), atol=1e-6)  # no batch statistics
+    with pytest.raises(GankitError, match="batch statistics"):
+        build_conv_discriminator(32, 1, kind="wgan-gp", norm="batch")
+
+
+def test_dcgan_discriminator_uses_batch_statistics_in_training():
+    # the counterpart of the test above: BatchNorm couples samples, which is why the critic has none
+    d = build_conv_discriminator(32, 1, width=8, kind="dcgan").train()
+    x = torch.randn(6, 1, 32, 32)
+    assert not torch.allclose(d(x)[:2], d(x[:2]), atol=1e-4)
+
+
+def test_gradient_penalty_double_backward():
+    d = build_conv_discriminator(32, 1, num_classes=10, width=8, kind="wgan-gp")
+    g = build_conv_generator(32, 1, latent_dim=8, num_classes=10, width=8)
+    y = torch.arange(4)
+    x = g(torch.randn(4, 8), y).detach().requires_grad_(True)
+    grad, = torch.autograd.grad(d(x, y).sum(), x, create_graph=True)
+    penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    penalty.backward()
+    assert torch.isfinite(penalty)
+    # every weight shapes the input gradient; only the final bias cannot
+    missing = [n for n, p in d.named_parameters() if p.grad is None]
+    assert missing == ["head.bias"]
+    assert all(torch.isfinite(p.grad).all() for p in d.parameters() if p.grad is not None)
+
+
+def test_bad_settings():
+    with pytest.raises(GankitError, match="image sizes"):
+        build_conv_generator(48, 1)
+    with pytest.raises(GankitError, match="kind"):
+        build_conv_discriminator(32, 1, kind="vae")
+    with pytest.raises(GankitError, match="conditioning"):
+        build_conv_discriminator(32, 1, conditioning="film")
+    d = build_conv_discriminator(32, 1, width=8)
+    with pytest.raises(GankitError, match=r"expects images of shape \(1, 32, 32\)"):
+        d(torch.zeros(2, 3, 32, 32))
