@@ -8,5 +8,7 @@ __version__ = "0.1.0"
 
 from .api import GAN  # noqa: E402
 from .errors import GankitError  # noqa: E402
+from .oversampling import GANOverSampler  # noqa: E402
+from .tabular_gan import TabularGAN  # noqa: E402
 
-__all__ = ["GAN", "GankitError", "__version__"]
+__all__ = ["GAN", "GANOverSampler", "GankitError", "TabularGAN", "__version__"]

@@ -45,7 +45,7 @@ class GAN:
                  remedy: str | None = None, steps: int | None = None, epochs: float | None = None,
                  batch_size: int | None = None, latent_dim: int | None = None,
                  hidden: int | None = None, n_critic: int | None = None, lr_g: float | None = None,
-                 lr_d: float | None = None, gp_lambda: float = 10.0, pac: int = 4,
+                 lr_d: float | None = None, gp_lambda: float | None = None, pac: int = 4,
                  out: str | Path | None = None, device: str = "cpu", progress: bool = False,
                  random_state: int | None = None, **settings):
         self.model, self.net, self.conditional, self.remedy = model, net, conditional, remedy

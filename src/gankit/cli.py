@@ -30,6 +30,7 @@ def _train_parser(sub):
     p.add_argument("--lr-d", type=float)
     p.add_argument("--n-critic", type=int, help="discriminator steps per generator step")
     p.add_argument("--gp-lambda", type=float, help="gradient-penalty weight (WGAN-GP)")
+    p.add_argument("--lr-decay", choices=["none", "linear"], help="learning-rate schedule")
     p.add_argument("--generator-loss", help="non-saturating or minimax (BCE GANs)")
     p.add_argument("--label-smoothing", type=float, help="one-sided real label, e.g. 0.9")
     p.add_argument("--latent-dim", type=int)
@@ -50,11 +51,25 @@ def _train_parser(sub):
     p.add_argument("--config", help="YAML file of settings (flat, or a run's config.yaml)")
     p.add_argument("--out", help="run directory to write")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    g = p.add_argument_group("data parallel and GPU paths (see docs/distributed.md)",
+                             "Under `torchrun --nproc_per_node=N -m gankit train ...` the same "
+                             "training runs on N processes; --batch-size is per process.")
+    g.add_argument("--backend", choices=("auto", "gloo", "nccl"), default="auto",
+                   help="torch.distributed backend under torchrun (auto: nccl on CUDA, gloo on CPU)")
+    g.add_argument("--sync-bn", action="store_true",
+                   help="synchronise BatchNorm statistics across processes (CUDA only; default: "
+                        "each process normalises its own batch)")
+    g.add_argument("--amp", choices=("none", "bf16"), default="none",
+                   help="bf16 autocast for the forward passes (the gradient penalty stays float32)")
+    g.add_argument("--channels-last", action="store_true",
+                   help="NHWC memory layout for the conv nets and image batches")
+    g.add_argument("--compile", action="store_true",
+                   help="torch.compile the generator and the discriminator's score passes")
     return p
 
 
 SETTING_FLAGS = ("data", "model", "net", "conditional", "remedy", "pac", "steps", "epochs",
-                 "batch_size", "lr_g", "lr_d", "n_critic", "gp_lambda", "generator_loss",
+                 "batch_size", "lr_g", "lr_d", "n_critic", "gp_lambda", "lr_decay", "generator_loss",
                  "label_smoothing", "latent_dim", "hidden", "depth", "width", "label_column",
                  "image_size", "channels", "held_out", "seed", "device", "log_every",
                  "sample_every", "checkpoint_every", "progress", "tensorboard")
@@ -64,8 +79,9 @@ RESUME_OVERRIDES = ("steps", "epochs", "progress", "tensorboard", "log_every", "
 
 
 def _cmd_train(args, rank=0, world_size=1, sync_gradients=None, device=None) -> int:
+    from . import distributed
     from .config import TrainConfig, load_config_file
-    from .training import train_run
+    from .training import ExecutionOptions, train_run
     from .training.run_dir import read_run_config
 
     flags = {k: getattr(args, k) for k in SETTING_FLAGS if getattr(args, k) is not None}
@@ -90,12 +106,27 @@ def _cmd_train(args, rank=0, world_size=1, sync_gradients=None, device=None) -> 
             raise GankitError(f"{out} already holds a run; use --resume {out} to continue it, "
                               "or choose another --out")
     config = TrainConfig.from_dict(values)
-    run = train_run(config, out, resume=bool(args.resume), rank=rank, world_size=world_size,
-                    sync_gradients=sync_gradients, device=device,
-                    command=["gankit"] + sys.argv[1:])
+    options = ExecutionOptions(amp=getattr(args, "amp", None),
+                               channels_last=bool(getattr(args, "channels_last", False)),
+                               compile=bool(getattr(args, "compile", False)),
+                               sync_bn=bool(getattr(args, "sync_bn", False)))
+
+    def run(rank, world_size, sync_gradients, device):
+        return train_run(config, out, resume=bool(args.resume), rank=rank, world_size=world_size,
+                         sync_gradients=sync_gradients, device=device,
+                         command=["gankit"] + sys.argv[1:], options=options)
+
+    if world_size == 1 and distributed.launched_by_torchrun() and distributed.env_ranks()[1] > 1:
+        # started by torchrun with several processes: join the group, train, leave it
+        with distributed.distributed_session(device or config.device,
+                                             backend=getattr(args, "backend", None)) as ctx:
+            rank = ctx.rank
+            result = run(ctx.rank, ctx.world_size, distributed.all_reduce_gradients, str(ctx.device))
+    else:
+        result = run(rank, world_size, sync_gradients, device)
     if rank == 0:
-        print(f"run directory: {run.run_dir} (step {run.result.final_step}, "
-              f"{run.result.seconds:.1f} s)")
+        print(f"run directory: {result.run_dir} (step {result.result.final_step}, "
+              f"{result.result.seconds:.1f} s)")
     return 0
 
 
@@ -127,7 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="the built-in showcase: WGAN-GP on ring8, conditional on blobs8")
     d.add_argument("--out", default="runs/demo")
     d.add_argument("--quick", action="store_true", help="a few steps only (for tests)")
+    for register in _registered_commands():
+        register(sub)
     return parser
+
+
+def _registered_commands():
+    """Sub-commands that live beside what they run: each module's `register_cli(subparsers)`
+    adds its parser and sets `handler` (a function of the parsed args returning an exit code)."""
+    from . import evaluate, report
+    from .experiments import cli as experiments_cli
+    return [evaluate.register_cli, experiments_cli.register_cli, report.register_cli]
 
 
 COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "demo": _cmd_demo}
@@ -137,9 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        handler = COMMANDS.get(args.command) or args.handler
+        return handler(args)
     except GankitError as exc:
-        print(f"gankit: error: {exc}", file=sys.stderr)
+        from .distributed import rank_prefix
+        print(f"{rank_prefix()}gankit: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("gankit: interrupted; the last checkpoint is kept", file=sys.stderr)

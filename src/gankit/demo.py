@@ -11,6 +11,7 @@ from pathlib import Path
 from .config import TrainConfig
 from .training import train_run
 
+DEMO_STEPS = 4000   # half the default budget: both runs fit in about two CPU-minutes
 DEMO_RUNS = {
     "ring8-wgan-gp": dict(data="ring8", model="wgan-gp"),
     "blobs8-cwgan-gp": dict(data="blobs8", model="wgan-gp", conditional=True),
@@ -22,7 +23,7 @@ def run_demo(out: Path, quick: bool = False) -> dict[str, Path]:
     made = {}
     start = time.perf_counter()
     for name, settings in DEMO_RUNS.items():
-        steps = 30 if quick else None
+        steps = 30 if quick else DEMO_STEPS
         config = TrainConfig(**settings, steps=steps, seed=0, progress=not quick)
         run_dir = out / name
         if (run_dir / "checkpoints").exists():
@@ -31,9 +32,13 @@ def run_demo(out: Path, quick: bool = False) -> dict[str, Path]:
         run = train_run(config, run_dir, command=["gankit", "demo"])
         made[name] = run.run_dir
         _report_modes(run)
+    from .report import write_report
+
+    page = write_report(list(made.values()), out=out / "report.html", title="gankit demo")
     print(f"demo finished in {time.perf_counter() - start:.0f} s")
     for name, path in made.items():
         print(f"  {name}: {path}  (samples/, training.gif, losses.png, losses.csv)")
+    print(f"report: {page}")
     return made
 
 

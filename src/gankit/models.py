@@ -118,11 +118,16 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
         from .nets.conv import build_conv_discriminator, build_conv_generator
         channels, size, _ = spec.sample_shape
         kind = "wgan-gp" if config.model == "wgan-gp" else "dcgan"
+        if size not in (32, 64) or spec.sample_shape[2] != size:
+            raise GankitError(f"the conv networks take 32x32 or 64x64 images; these are "
+                              f"{size}x{spec.sample_shape[2]} (pass --image-size 32 or 64)")
+        # label embeddings (generator; concat critic): the embed_dim setting, default K wide
         generator = build_conv_generator(image_size=size, channels=channels,
                                          latent_dim=config.latent_dim, num_classes=classes,
-                                         width=config.width)
+                                         width=config.width, embed_dim=config.embed_dim)
         discriminator = build_conv_discriminator(image_size=size, channels=channels,
-                                                 num_classes=classes, width=config.width, kind=kind)
+                                                 num_classes=classes, width=config.width, kind=kind,
+                                                 embed_dim=config.embed_dim)
         return GANModule(generator, discriminator, None)
     if config.net == "tabular":
         from .nets.tabular import build_tabular_generator

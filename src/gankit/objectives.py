@@ -6,6 +6,8 @@ to call them. Defaults follow the papers: BCE with the non-saturating generator 
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 
@@ -15,19 +17,34 @@ GENERATOR_LOSSES = ("non-saturating", "minimax")
 
 
 def gradient_penalty(discriminator, real, fake, y=None, rng: torch.Generator | None = None,
-                     target: float = 1.0) -> torch.Tensor:
+                     target: float = 1.0, shard: tuple[int, int] | None = None) -> torch.Tensor:
     """Mean of (||grad_x D(x_hat)|| - target)^2 on random interpolates x_hat of real and fake.
 
     The norm is taken per discriminator output, so a PacGAN discriminator, which scores pac
     samples at once, is penalised on the gradient over its whole packed input (as CTGAN does).
+
+    shard=(rank, world_size): `real` and `fake` are this rank's slice of a global batch of
+    world_size times their size; the interpolation weights are drawn for the global batch from
+    `rng` (the same stream on every rank) and sliced, so the ranks together use exactly the
+    weights of one process with the global batch. Under autocast the penalty (its forward and
+    its input gradient) is computed in float32.
     """
-    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    alpha = torch.rand(shape, generator=rng, device=real.device, dtype=real.dtype)
-    interpolates = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    scores = discriminator(interpolates, y)
-    (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
-    norms = grads.reshape(scores.shape[0], -1).norm(2, dim=1)
-    return ((norms - target) ** 2).mean()
+    world = 1 if shard is None else int(shard[1])
+    shape = (real.shape[0] * world,) + (1,) * (real.dim() - 1)
+    autocast = torch.is_autocast_enabled(real.device.type)
+    dtype = torch.float32 if autocast else real.dtype
+    alpha = torch.rand(shape, generator=rng, device=real.device, dtype=dtype)
+    if world > 1:
+        rank = int(shard[0])
+        alpha = alpha[rank * real.shape[0]:(rank + 1) * real.shape[0]]
+    if autocast:
+        real, fake = real.float(), fake.float()
+    with torch.autocast(real.device.type, enabled=False) if autocast else contextlib.nullcontext():
+        interpolates = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+        scores = discriminator(interpolates, y).float() if autocast else discriminator(interpolates, y)
+        (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
+        norms = grads.reshape(scores.shape[0], -1).norm(2, dim=1)
+        return ((norms - target) ** 2).mean()
 
 
 class BCEObjective:
@@ -45,7 +62,9 @@ class BCEObjective:
         self.generator_loss_kind = generator_loss
         self.real_target = label_smoothing
 
-    def discriminator_loss(self, discriminator, real, fake, y_real=None, y_fake=None, rng=None):
+    def discriminator_loss(self, discriminator, real, fake, y_real=None, y_fake=None, rng=None, *,
+                           shard=None, penalty_discriminator=None):
+        # shard and penalty_discriminator: the loop's data-parallel arguments; BCE draws nothing
         real_logits = discriminator(real, y_real)
         fake_logits = discriminator(fake, y_fake)
         target = torch.full_like(real_logits, self.real_target)
@@ -74,11 +93,15 @@ class WassersteinGP:
             raise GankitError(f"gradient penalty weight must be >= 0, got {gp_lambda}")
         self.gp_lambda = gp_lambda
 
-    def discriminator_loss(self, discriminator, real, fake, y_real=None, y_fake=None, rng=None):
+    def discriminator_loss(self, discriminator, real, fake, y_real=None, y_fake=None, rng=None, *,
+                           shard=None, penalty_discriminator=None):
+        """shard=(rank, world_size): see `gradient_penalty`. penalty_discriminator: the network
+        to differentiate twice, when `discriminator` cannot be (a torch.compile'd critic)."""
         real_scores = discriminator(real, y_real).mean()
         fake_scores = discriminator(fake, y_fake).mean()
-        penalty = gradient_penalty(discriminator, real, fake, y_real, rng) if self.gp_lambda else \
-            real_scores.new_zeros(())
+        critic = discriminator if penalty_discriminator is None else penalty_discriminator
+        penalty = gradient_penalty(critic, real, fake, y_real, rng, shard=shard) if self.gp_lambda \
+            else real_scores.new_zeros(())
         loss = fake_scores - real_scores + self.gp_lambda * penalty
         return loss, {"d_loss": loss.detach(), "wasserstein": (real_scores - fake_scores).detach(),
                       "gradient_penalty": penalty.detach()}

@@ -25,6 +25,20 @@ def draw(run_dir, n: int, label: int | None = None, seed: int = 0, device: str =
     return samples.cpu(), (None if labels is None else labels.cpu()), record
 
 
+def class_rows(samples: torch.Tensor, labels: torch.Tensor, fill: float = 1.0):
+    """(images, nrow) laid out for a grid with one row per class present, in class order.
+
+    Rows are as long as the largest class; shorter rows are completed with blank images of
+    value `fill` (white, like the grid's padding)."""
+    classes = torch.unique(labels).tolist()
+    per_row = max(int((labels == c).sum()) for c in classes)
+    cells = torch.full((len(classes) * per_row, *samples.shape[1:]), fill, dtype=samples.dtype)
+    for r, c in enumerate(classes):
+        mine = samples[labels == c]
+        cells[r * per_row:r * per_row + len(mine)] = mine
+    return cells, per_row
+
+
 def sample_to_file(run_dir, n: int, out, label: int | None = None, seed: int = 0) -> Path:
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:
@@ -46,14 +60,12 @@ def sample_to_file(run_dir, n: int, out, label: int | None = None, seed: int = 0
         frame.to_csv(out, index=False)
     elif kind == "images":
         from .imaging import save_grid
-        nrow = int(np.ceil(np.sqrt(n))) if label is not None or labels is None else None
+        nrow = None                        # a square grid
         if labels is not None and label is None:
-            # conditional, all classes: one row per class as in the training snapshots
-            classes = int(labels.max()) + 1
-            order = torch.argsort(labels, stable=True)
-            samples = samples[order]
-            nrow = max(1, n // classes)
-        save_grid(samples, out, nrow=nrow)
+            # conditional, all classes: one row per class, as in the training snapshots
+            samples, nrow = class_rows(samples, labels)
+        # tiny images (e.g. digits at their native 8x8) are magnified to be seen
+        save_grid(samples, out, nrow=nrow, upscale=max(1, 32 // int(samples.shape[-1])))
     else:
         from .plots.training import save_scatter
         save_scatter(out, samples.numpy(), title=f"{n} samples",

@@ -30,3 +30,12 @@ def test_standardizer_round_trip():
     z = scaler(x)
     assert torch.allclose(z.mean(0), torch.zeros(3), atol=1e-5)
     assert torch.allclose(scaler.inverse(z), x, atol=1e-4)
+
+
+def test_minibatch_groups_compare_only_within_a_group():
+    layer = MinibatchDiscrimination(2, out_features=1, kernel_dim=1, group_size=2)
+    with torch.no_grad():
+        layer.T.fill_(1.0)
+    # groups (0, 0) and (5, 5): each sample sees one identical partner -> closeness 1
+    x = torch.tensor([[0.0, 0.0], [0.0, 0.0], [5.0, 0.0], [5.0, 0.0]])
+    assert torch.allclose(layer(x)[:, 2], torch.ones(4))

@@ -49,9 +49,11 @@ def test_conditional_samples_land_on_their_mode(tmp_path):
 
 
 def test_run_resumed_halfway_equals_a_straight_run(tmp_path):
-    straight = train_run(tiny(steps=40, checkpoint_every=20), tmp_path / "straight")
-    train_run(tiny(steps=20, checkpoint_every=20), tmp_path / "halves")
-    resumed = train_run(tiny(steps=40, checkpoint_every=20), tmp_path / "halves", resume=True)
+    # a linear decay's schedule depends on the total, so extending a run needs a constant rate
+    straight = train_run(tiny(steps=40, checkpoint_every=20, lr_decay="none"), tmp_path / "straight")
+    train_run(tiny(steps=20, checkpoint_every=20, lr_decay="none"), tmp_path / "halves")
+    resumed = train_run(tiny(steps=40, checkpoint_every=20, lr_decay="none"), tmp_path / "halves",
+                        resume=True)
     assert resumed.result.steps_done == 20
     a, b = straight.module.state_dict(), resumed.module.state_dict()
     assert a.keys() == b.keys()
@@ -109,3 +111,22 @@ def test_run_directory_holds_its_provenance_and_pictures(tmp_path):
     assert config.seed == 0 and record["versions"]["torch"] == torch.__version__
     assert record["data"]["fingerprint"] == run.train.fingerprint
     assert read_status(run.run_dir)["state"] == "finished"
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    config = tiny(steps=40, checkpoint_every=20)          # linear decay: schedule fixed by total
+    straight = train_run(config, tmp_path / "straight")
+
+    def interrupt(run_dir, keep):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loop_module, "prune_checkpoints", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            train_run(config, tmp_path / "stopped")
+    assert read_status(tmp_path / "stopped")["state"] == "stopped"
+    assert [s for s, _ in list_checkpoints(tmp_path / "stopped")] == [20]
+    resumed = train_run(config, tmp_path / "stopped", resume=True)
+    assert resumed.result.steps_done == 20
+    for key, value in straight.module.state_dict().items():
+        assert torch.equal(value, resumed.module.state_dict()[key]), key

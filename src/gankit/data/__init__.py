@@ -33,15 +33,20 @@ def _sklearn_points(name: str) -> Dataset:
                    meta={"source": f"sklearn:{name}", "columns": [str(c) for c in bunch.feature_names]})
 
 
-def load_data(source: str | Path, *, label_column: str | None = None, image_size: int = 32,
-              channels: int | None = None, n: int = 10_000, seed: int = 0) -> Dataset:
-    """Load a built-in data set by name or a data file/folder by path."""
+def load_data(source: str | Path, *, label_column: str | None = None, image_size: int | None = 32,
+              channels: int | None = None, n: int = 10_000, seed: int = 0,
+              label_map=None) -> Dataset:
+    """Load a built-in data set by name or a data file/folder by path.
+
+    Images only: image_size (32 or 64 for the conv nets; None keeps the native size), channels
+    (1 or 3; None keeps the source's) and label_map (renumbers raw labels or class-folder names
+    to 0..K-1: a dict {raw: index} or a list in index order; see `images.load_images`)."""
     text = str(source)
     if is_toy_name(text):
         return load_toy(text, n=n, seed=seed)
     if text in IMAGE_NAMES:
         from .images import load_images
-        return load_images(text, image_size=image_size, channels=channels)
+        return load_images(text, image_size=image_size, channels=channels, label_map=label_map)
     if text in TABLE_NAMES:
         return _sklearn_points(text)
     path = Path(text)
@@ -53,7 +58,8 @@ def load_data(source: str | Path, *, label_column: str | None = None, image_size
                           "file or an image folder")
     if path.is_dir():
         from .images import load_images
-        return load_images(path, image_size=image_size, channels=channels)
+        return load_images(path, image_size=image_size, channels=channels,
+                           label_map=label_map)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         from .arrays import load_csv_points
@@ -63,7 +69,8 @@ def load_data(source: str | Path, *, label_column: str | None = None, image_size
         x, y = read_array_file(path)
         if np.ndim(x) in (3, 4):
             from .images import load_images
-            return load_images(path, image_size=image_size, channels=channels)
+            return load_images(path, image_size=image_size, channels=channels,
+                               label_map=label_map)
         return points_dataset(x, y, name=path.name, meta={"source": str(path.resolve())})
     raise GankitError(f"cannot tell what kind of data {path.name} holds; use .csv, .npy, .npz, "
                       "an image folder or a folder of MNIST IDX files")

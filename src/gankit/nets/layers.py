@@ -28,19 +28,27 @@ class MinibatchDiscrimination(nn.Module):
 
     A collapsed generator produces batches whose samples are all close; this gives the
     discriminator the statistic it needs to notice. out_features kernels of kernel_dim each.
+    Samples are compared within groups of `group_size` (Salimans et al. used minibatches of 100):
+    the pairwise tensor grows with the square of the group, and the gradient penalty
+    differentiates it twice, so comparing a 256-sample batch as a whole costs 4x more than in
+    groups of 64 for the same signal.
     """
 
-    def __init__(self, in_features: int, out_features: int = 16, kernel_dim: int = 8):
+    def __init__(self, in_features: int, out_features: int = 16, kernel_dim: int = 8,
+                 group_size: int = 64):
         super().__init__()
         self.out_features = out_features
         self.kernel_dim = kernel_dim
+        self.group_size = group_size
         self.T = nn.Parameter(torch.randn(in_features, out_features * kernel_dim) * 0.1)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        m = (h @ self.T).view(-1, self.out_features, self.kernel_dim)
-        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)          # (B, B, out)
-        closeness = torch.exp(-l1).sum(dim=1) - 1.0                      # minus self-similarity
-        return torch.cat([h, closeness], dim=1)
+        batch = h.shape[0]
+        group = self.group_size if self.group_size and batch % self.group_size == 0 else batch
+        m = (h @ self.T).view(batch // group, group, self.out_features, self.kernel_dim)
+        l1 = (m.unsqueeze(1) - m.unsqueeze(2)).abs().sum(dim=4)         # (groups, g, g, out)
+        closeness = torch.exp(-l1).sum(dim=2) - 1.0                      # minus self-similarity
+        return torch.cat([h, closeness.reshape(batch, self.out_features)], dim=1)
 
 
 def pack(x: torch.Tensor, pac: int) -> torch.Tensor:

@@ -20,10 +20,10 @@ from ..data.toy import is_toy_name, load_toy
 from ..errors import GankitError
 from ..models import DataSpec, GANModule, build_gan
 from .checkpoint import list_checkpoints, load_checkpoint, restore
-from .loop import LoopResult, training_loop
+from .loop import ExecutionOptions, LoopResult, training_loop
 from .run_dir import RunWriter, is_run_dir, read_run_config
 
-__all__ = ["TrainConfig", "train_run", "load_run", "prepare_data", "TrainedRun"]
+__all__ = ["TrainConfig", "train_run", "load_run", "prepare_data", "TrainedRun", "ExecutionOptions"]
 
 
 @dataclass
@@ -55,7 +55,10 @@ def build_module(config: TrainConfig, spec: DataSpec) -> GANModule:
 
 
 def _provenance(config: TrainConfig, train: Dataset, held_out: Dataset, spec: DataSpec,
-                world_size: int, command: list[str] | None) -> dict[str, Any]:
+                world_size: int, command: list[str] | None,
+                options: ExecutionOptions | None = None) -> dict[str, Any]:
+    import torch.distributed as dist
+    backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
     return {
         "gankit_run": 1,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -65,7 +68,8 @@ def _provenance(config: TrainConfig, train: Dataset, held_out: Dataset, spec: Da
         "held_out": held_out.describe(),
         "spec": spec.to_dict(),
         "distributed": {"world_size": world_size, "per_process_batch": config.batch_size,
-                        "global_batch": config.batch_size * world_size},
+                        "global_batch": config.batch_size * world_size, "backend": backend},
+        "execution": (options or ExecutionOptions()).to_dict(),
         "versions": library_versions(),
         "git_revision": git_revision(),
     }
@@ -74,8 +78,12 @@ def _provenance(config: TrainConfig, train: Dataset, held_out: Dataset, spec: Da
 def train_run(config: TrainConfig, out: str | Path, *, data: tuple[Dataset, Dataset] | None = None,
               resume: bool = False, device: str | None = None, rank: int = 0, world_size: int = 1,
               sync_gradients=None, command: list[str] | None = None,
-              spec_extra: dict | None = None) -> TrainedRun:
-    """Train according to `config`, writing the run directory `out` (rank 0 only)."""
+              spec_extra: dict | None = None, options: ExecutionOptions | None = None) -> TrainedRun:
+    """Train according to `config`, writing the run directory `out` (rank 0 only).
+
+    rank/world_size/sync_gradients: data-parallel training (gankit.distributed sets them under
+    torchrun). options: bf16 autocast, channels_last, torch.compile, SyncBatchNorm.
+    """
     out = Path(out)
     if resume:
         if not is_run_dir(out):
@@ -99,18 +107,22 @@ def train_run(config: TrainConfig, out: str | Path, *, data: tuple[Dataset, Data
                               f"{recorded['data']['fingerprint']} differs from this data's "
                               f"{train.fingerprint}")
     if rank == 0:
-        record = _provenance(config, train, held_out, spec, world_size, command)
+        record = _provenance(config, train, held_out, spec, world_size, command, options)
         if resume:
             record["resumed"] = read_run_config(out).get("resumed", []) + [record["created"]]
         writer.write_config(record)
     device = device or config.device
     try:
         result = training_loop(module, train, config, writer=writer, device=device, rank=rank,
-                               world_size=world_size, resume=resume, sync_gradients=sync_gradients)
+                               world_size=world_size, resume=resume, sync_gradients=sync_gradients,
+                               options=options)
     finally:
         writer.close()
     if rank == 0:
         finish_pictures(out)
+    if world_size > 1:
+        from ..distributed import barrier
+        barrier()        # on return, every rank may read the finished run directory
     return TrainedRun(module, config, out, result, train, held_out)
 
 

@@ -1,0 +1,43 @@
+"""`gankit experiment ...`: the material's experiments as sub-commands.
+
+Each experiment lives in its own module, which exposes `register(experiment_subparsers)`: it adds
+its sub-command's parser and sets `handler` (a function of the parsed arguments returning an exit
+code; a GankitError becomes one line on stderr and exit code 2, as everywhere in the CLI).
+
+To add an experiment, write its module and list it in EXPERIMENT_MODULES. A listed module that
+does not exist yet is skipped, so a sub-command appears as soon as its file does.
+"""
+from __future__ import annotations
+
+import importlib
+
+EXPERIMENT_MODULES = (
+    "gankit.experiments.mode_collapse",          # mode-collapse
+    "gankit.experiments.conditional_coverage",   # conditional-coverage (MNIST / digits)
+    "gankit.experiments.oversampling",           # oversample, iris-demo, heart-demo
+)
+
+
+def experiment_registrars() -> list:
+    """The `register` function of every experiment module present."""
+    registrars = []
+    for name in EXPERIMENT_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:     # not written yet; anything else missing is a real error
+                continue
+            raise
+        registrars.append(module.register)
+    return registrars
+
+
+def register_cli(subparsers) -> None:
+    """Adds `gankit experiment` and its sub-commands."""
+    p = subparsers.add_parser(
+        "experiment", help="run one of the material's experiments (many runs, tables, pictures)",
+        description="The reference material's experiments, run for real: each trains many models "
+                    "and writes its tables and pictures to --out.")
+    sub = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    for register in experiment_registrars():
+        register(sub)

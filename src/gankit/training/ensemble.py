@@ -1,0 +1,641 @@
+"""Vectorised training: many small GANs trained at once, as one batched ensemble.
+
+An experiment such as the mode-collapse grid trains dozens of identical small MLP GANs that
+differ only in their seed and data. Trained one after the other, most of the time goes into
+Python and per-operation overhead on tiny matrices. Here E members are stacked along a leading
+ensemble dimension: every weight becomes an (E, out, in) tensor, every layer a batched matrix
+product (`torch.baddbmm`), and one `torch.optim.Adam` steps all members at once. Adam is
+elementwise, so one Adam over stacked parameters *is* E independent Adams with the same settings.
+
+Each member reproduces, up to float rounding, exactly what `training_loop` computes for it:
+
+* the same initial weights: every member is a `GANModule` built by
+  `gankit.training.build_module` from its own config (its seed), copied into the stack;
+* the same data scaling: each member's `Standardizer` is fitted on its own data;
+* the same random stream: each member owns a `torch.Generator` seeded as the loop seeds it, and
+  draws, in the loop's order, batch indices, noise and penalty interpolates for every critic
+  step, then the generator's noise (and labels, if conditional);
+* the same computation: n_critic discriminator steps on (real, fake) batches with the model's
+  loss (BCE or WGAN-GP with its penalty on interpolates), then one generator step with the
+  discriminator frozen; minibatch discrimination and PacGAN packing act within each batch.
+
+Members that share shapes and settings can be fused (see `ensemble_key`); conditional members
+whose number of classes differs are fused too: label embeddings and the input columns they feed
+are zero-padded to the largest member, and padded weights receive exactly zero gradient, so they
+stay zero and change nothing.
+
+"Up to float rounding" is exact per step but not over long runs: batched and unbatched matrix
+products and reductions round differently, and adversarial training amplifies any difference.
+At the default toy settings a change of 1e-7 in a single weight of the one-by-one loop itself
+grows to about 1e-2 in the samples after 50 steps and to O(1) after a few hundred, and the
+vectorised path diverges from the loop at the same rate (unconditional WGAN-GP on blobs8). So
+the two paths agree to ~1e-6 over tens of steps (what the tests check) and, where training is
+chaotic, give statistically equivalent rather than digit-identical runs at full budgets, as the
+loop would with a different BLAS or thread count. Where it settles (conditional WGAN-GP on
+blobs16, 1000 steps, seeds 0/2/4) both paths gave the same mode metrics to the last digit.
+
+`train_many` groups members, trains each group (or, with vectorised=False, each member with
+`training_loop`) and writes the trained weights back into the members' own modules, so that
+everything downstream (sampling, metrics, checkpoints) uses the ordinary `GANModule`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import TrainConfig
+from ..data.dataset import Dataset
+from ..errors import GankitError, TrainingDiverged
+from ..models import GANModule
+from ..nets.mlp import MLPDiscriminator, MLPGenerator
+from .loop import LoopResult, rank_seed, training_loop
+
+__all__ = ["EnsembleLinear", "EnsembleEmbedding", "EnsembleMinibatchDiscrimination",
+           "EnsembleGenerator", "EnsembleDiscriminator", "EnsembleResult", "ensemble_key",
+           "group_members", "train_ensemble", "train_many"]
+
+# pairwise minibatch-discrimination tensors are (E, B, B, kernels, dim); cap their size per group
+_MINIBATCH_FLOATS_PER_GROUP = 48_000_000
+
+
+# --------------------------------------------------------------------------- layers
+
+
+class EnsembleLinear(nn.Module):
+    """E independent linear layers: x (E, ..., in) -> (E, ..., out) by one batched product."""
+
+    def __init__(self, members: int, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.members, self.in_features, self.out_features = members, in_features, out_features
+        self.weight = nn.Parameter(torch.empty(members, out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(members, out_features)) if bias else None
+        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
+        with torch.no_grad():              # nn.Linear's default initialisation, member by member
+            for e in range(members):
+                nn.init.kaiming_uniform_(self.weight[e], a=math.sqrt(5))
+            if self.bias is not None:
+                self.bias.uniform_(-bound, bound)
+
+    @classmethod
+    def stack(cls, linears: Sequence[nn.Linear], columns: Sequence[torch.Tensor] | None = None,
+              in_features: int | None = None) -> "EnsembleLinear":
+        """Stack members' nn.Linear layers. `columns[e]` places member e's input columns inside a
+        wider, zero-padded input of `in_features` columns (used for padded label embeddings)."""
+        first = linears[0]
+        width = in_features if in_features is not None else first.in_features
+        layer = cls(len(linears), width, first.out_features, bias=first.bias is not None)
+        with torch.no_grad():
+            layer.weight.zero_()
+            for e, lin in enumerate(linears):
+                if lin.out_features != first.out_features or (columns is None and lin.in_features != width):
+                    raise GankitError("ensemble members have linear layers of different shapes")
+                if columns is None:
+                    layer.weight[e].copy_(lin.weight)
+                else:
+                    layer.weight[e][:, columns[e]] = lin.weight.to(layer.weight.dtype)
+                if layer.bias is not None:
+                    layer.bias[e].copy_(lin.bias)
+        return layer.to(device=first.weight.device, dtype=first.weight.dtype)
+
+    def copy_member_to(self, e: int, lin: nn.Linear, columns: torch.Tensor | None = None) -> None:
+        with torch.no_grad():
+            lin.weight.copy_(self.weight[e] if columns is None else self.weight[e][:, columns])
+            if self.bias is not None:
+                lin.bias.copy_(self.bias[e])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        flat = x.reshape(shape[0], -1, shape[-1])
+        if self.bias is None:
+            out = torch.bmm(flat, self.weight.transpose(1, 2))
+        else:
+            out = torch.baddbmm(self.bias.unsqueeze(1), flat, self.weight.transpose(1, 2))
+        return out.reshape(*shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"members={self.members}, in_features={self.in_features}, out_features={self.out_features}"
+
+
+class EnsembleEmbedding(nn.Module):
+    """E label embeddings, zero-padded to (E, classes, dim); y (E, ...) -> (E, ..., dim).
+
+    The lookup is `F.embedding` on the flattened table, the operation nn.Embedding uses."""
+
+    def __init__(self, weight: torch.Tensor):
+        super().__init__()
+        self.weight = nn.Parameter(weight)
+
+    @classmethod
+    def stack(cls, embeddings: Sequence[nn.Embedding]) -> "EnsembleEmbedding":
+        classes = max(m.num_embeddings for m in embeddings)
+        dim = max(m.embedding_dim for m in embeddings)
+        w0 = embeddings[0].weight
+        weight = torch.zeros(len(embeddings), classes, dim, device=w0.device, dtype=w0.dtype)
+        with torch.no_grad():
+            for e, m in enumerate(embeddings):
+                weight[e, :m.num_embeddings, :m.embedding_dim] = m.weight
+        return cls(weight)
+
+    def copy_member_to(self, e: int, m: nn.Embedding) -> None:
+        with torch.no_grad():
+            m.weight.copy_(self.weight[e, :m.num_embeddings, :m.embedding_dim])
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        members, classes, dim = self.weight.shape
+        offset = (torch.arange(members, device=y.device) * classes).reshape(members, *([1] * (y.dim() - 1)))
+        return F.embedding(y + offset, self.weight.reshape(members * classes, dim))
+
+
+class EnsembleMinibatchDiscrimination(nn.Module):
+    """Minibatch discrimination (Salimans et al. 2016) for E members, within each batch:
+    h (E, G, B, in) -> (E, G, B, in + kernels), where G counts separate batches."""
+
+    def __init__(self, layers: Sequence[nn.Module]):
+        super().__init__()
+        first = layers[0]
+        self.out_features, self.kernel_dim = first.out_features, first.kernel_dim
+        for layer in layers:
+            if (layer.out_features, layer.kernel_dim, tuple(layer.T.shape)) != \
+                    (self.out_features, self.kernel_dim, tuple(first.T.shape)):
+                raise GankitError("ensemble members have different minibatch-discrimination layers")
+        self.T = nn.Parameter(torch.stack([layer.T.detach().clone() for layer in layers]))
+
+    def copy_member_to(self, e: int, layer: nn.Module) -> None:
+        with torch.no_grad():
+            layer.T.copy_(self.T[e])
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        members, groups, batch, width = h.shape
+        m = torch.bmm(h.reshape(members, groups * batch, width), self.T)
+        m = m.view(members, groups, batch, self.out_features, self.kernel_dim)
+        # [e, g, i, j] = m[j] - m[i], summed over j: the order MinibatchDiscrimination uses
+        l1 = (m.unsqueeze(2) - m.unsqueeze(3)).abs().sum(dim=5)        # (E, G, B, B, out)
+        closeness = torch.exp(-l1).sum(dim=3) - 1.0                    # minus self-similarity
+        return torch.cat([h, closeness], dim=3)
+
+
+def _stack_sequential(bodies: Sequence[nn.Sequential], columns=None, in_features=None):
+    """nn.Sequential of Linear/activation layers -> list of ensemble layers (first Linear may be
+    padded). Parameter-free layers (activations) must agree and are shared."""
+    lengths = {len(b) for b in bodies}
+    if len(lengths) != 1:
+        raise GankitError("ensemble members have networks of different depths")
+    layers, first_linear = [], True
+    for i in range(lengths.pop()):
+        column = [b[i] for b in bodies]
+        if isinstance(column[0], nn.Linear):
+            if not all(isinstance(m, nn.Linear) for m in column):
+                raise GankitError("ensemble members have different layer types")
+            layers.append(EnsembleLinear.stack(column, columns if first_linear else None,
+                                               in_features if first_linear else None))
+            first_linear = False
+        else:
+            if any(list(m.parameters()) or repr(m) != repr(column[0]) for m in column):
+                raise GankitError(f"layer {column[0]!r} cannot be shared across ensemble members")
+            layers.append(copy.deepcopy(column[0]))
+    return nn.ModuleList(layers)
+
+
+def _run(layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+class EnsembleGenerator(nn.Module):
+    """E `MLPGenerator`s as one module: z (E, B, latent), y (E, B) -> samples (E, B, features)."""
+
+    def __init__(self, generators: Sequence[MLPGenerator]):
+        super().__init__()
+        g0 = generators[0]
+        for g in generators:
+            if not isinstance(g, MLPGenerator):
+                raise GankitError("vectorised training supports the MLP networks only "
+                                  f"(got {type(g).__name__}); train one by one instead")
+            if g.latent_dim != g0.latent_dim or g.sample_shape != g0.sample_shape or \
+                    (g.condition is None) != (g0.condition is None) or repr(g.output) != repr(g0.output):
+                raise GankitError("ensemble members have generators of different shapes")
+        self.members, self.latent_dim, self.sample_shape = len(generators), g0.latent_dim, g0.sample_shape
+        self.conditional = g0.condition is not None
+        self._columns = None
+        width = None
+        if self.conditional:
+            self.embedding = EnsembleEmbedding.stack([g.condition.embedding for g in generators])
+            dim = self.embedding.weight.shape[2]
+            self._columns = [torch.cat([torch.arange(g0.latent_dim),
+                                        g0.latent_dim + torch.arange(g.condition.embed_dim)])
+                             for g in generators]
+            width = g0.latent_dim + dim
+        else:
+            self.embedding = None
+        self.body = _stack_sequential([g.body for g in generators], self._columns, width)
+        self.head = EnsembleLinear.stack([g.head for g in generators])
+        self.output = copy.deepcopy(g0.output)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embedding is not None:
+            z = torch.cat([z, self.embedding(y)], dim=-1)
+        return self.output(self.head(_run(self.body, z)))
+
+    def copy_member_to(self, e: int, g: MLPGenerator) -> None:
+        if self.embedding is not None:
+            self.embedding.copy_member_to(e, g.condition.embedding)
+        linears = [m for m in g.body if isinstance(m, nn.Linear)]
+        stacked = [m for m in self.body if isinstance(m, EnsembleLinear)]
+        for i, (mine, theirs) in enumerate(zip(stacked, linears)):
+            mine.copy_member_to(e, theirs, self._columns[e] if (i == 0 and self._columns) else None)
+        self.head.copy_member_to(e, g.head)
+
+
+class EnsembleDiscriminator(nn.Module):
+    """E `MLPDiscriminator`s as one module: x (E, G, B, features), y (E, G, B) -> scores
+    (E, G, B/pac, 1). G separate batches (real, fake, ...) pass together but are packed and
+    compared (minibatch discrimination) only within themselves, as separate calls would be."""
+
+    def __init__(self, discriminators: Sequence[MLPDiscriminator], features: int):
+        super().__init__()
+        d0 = discriminators[0]
+        for d in discriminators:
+            if not isinstance(d, MLPDiscriminator):
+                raise GankitError("vectorised training supports the MLP networks only "
+                                  f"(got {type(d).__name__}); train one by one instead")
+            if d.pac != d0.pac or (d.condition is None) != (d0.condition is None) or \
+                    (d.minibatch is None) != (d0.minibatch is None):
+                raise GankitError("ensemble members have discriminators of different kinds")
+        self.members, self.pac, self.features = len(discriminators), d0.pac, features
+        self.conditional = d0.condition is not None
+        self._columns = None
+        width = None
+        if self.conditional:
+            self.embedding = EnsembleEmbedding.stack([d.condition.embedding for d in discriminators])
+            block = features + self.embedding.weight.shape[2]
+            self._columns = [torch.cat([p * block + torch.cat([torch.arange(features),
+                                                                features + torch.arange(d.condition.embed_dim)])
+                                        for p in range(self.pac)]) for d in discriminators]
+            width = block * self.pac
+        else:
+            self.embedding = None
+        self.body = _stack_sequential([d.body for d in discriminators], self._columns, width)
+        self.minibatch = (EnsembleMinibatchDiscrimination([d.minibatch for d in discriminators])
+                          if d0.minibatch is not None else None)
+        self.head = EnsembleLinear.stack([d.head for d in discriminators])
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embedding is not None:
+            x = torch.cat([x, self.embedding(y)], dim=-1)
+        members, groups, batch, width = x.shape
+        if self.pac > 1:
+            if batch % self.pac:
+                raise GankitError(f"batch size {batch} is not a multiple of pac={self.pac}")
+            x = x.reshape(members, groups, batch // self.pac, self.pac * width)
+        h = _run(self.body, x)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.head(h)
+
+    def copy_member_to(self, e: int, d: MLPDiscriminator) -> None:
+        if self.embedding is not None:
+            self.embedding.copy_member_to(e, d.condition.embedding)
+        linears = [m for m in d.body if isinstance(m, nn.Linear)]
+        stacked = [m for m in self.body if isinstance(m, EnsembleLinear)]
+        for i, (mine, theirs) in enumerate(zip(stacked, linears)):
+            mine.copy_member_to(e, theirs, self._columns[e] if (i == 0 and self._columns) else None)
+        if self.minibatch is not None:
+            self.minibatch.copy_member_to(e, d.minibatch)
+        self.head.copy_member_to(e, d.head)
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:
+    """Members whose keys are equal can be trained together as one ensemble: everything that
+    fixes the shapes and the arithmetic of a step must agree; seed, data values and (for
+    conditional models) the number of classes may differ."""
+    wgan = config.model == "wgan-gp"
+    return (config.net, config.model, bool(config.conditional), config.remedy,
+            config.pac if config.remedy == "pac" else None,
+            (config.minibatch_features, config.minibatch_kernel_dim) if config.remedy == "minibatch" else None,
+            config.latent_dim, config.hidden, config.depth, config.batch_size, config.n_critic,
+            config.lr_g, config.lr_d, tuple(config.betas_g), tuple(config.betas_d),
+            config.gp_lambda if wgan else None, getattr(config, "lr_decay", "none"),
+            None if wgan else (config.generator_loss, config.label_smoothing),
+            config.total_steps(len(data)), config.log_every, len(data), data.kind,
+            tuple(data.sample_shape), str(torch.device(device)))
+
+
+def group_members(configs: Sequence[TrainConfig], datasets: Sequence[Dataset], device="cpu",
+                  max_members: int | None = None) -> list[list[int]]:
+    """Indices of members, grouped by `ensemble_key` (order kept), split into groups of at most
+    `max_members` (default: no cap, except that minibatch discrimination, whose pairwise tensors
+    grow with the group, is capped to keep memory modest)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, (c, d) in enumerate(zip(configs, datasets)):
+        groups.setdefault(ensemble_key(c, d, device), []).append(i)
+    out = []
+    for indices in groups.values():
+        c = configs[indices[0]]
+        cap = max_members or len(indices)
+        if c.remedy == "minibatch":
+            rows = c.batch_size // (c.pac if c.remedy == "pac" else 1)
+            per_member = 3 * rows * rows * c.minibatch_features * c.minibatch_kernel_dim
+            cap = max(1, min(cap, _MINIBATCH_FLOATS_PER_GROUP // per_member))
+        for start in range(0, len(indices), cap):
+            out.append(indices[start:start + cap])
+    return out
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class EnsembleResult(LoopResult):
+    """A member's outcome. seconds: the group's training time divided by its members."""
+
+    diverged: bool = False
+    diverged_at: int | None = None
+    group_seconds: float = 0.0
+    group_size: int = 1
+
+
+def _draw_into(generators, buffers, kind: str, high: int = 0) -> None:
+    """Fill buffers[e] from member e's own generator (the loop's calls, writing in place)."""
+    for gen, out in zip(generators, buffers):
+        if kind == "index":
+            torch.randint(high, out.shape, generator=gen, out=out)
+        elif kind == "normal":
+            torch.randn(out.shape, generator=gen, out=out)
+        else:
+            torch.rand(out.shape, generator=gen, out=out)
+
+
+def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
+                   configs: Sequence[TrainConfig], *, device: str | torch.device = "cpu",
+                   progress: bool = False,
+                   on_log: Callable[[int, list[dict[str, float]]], None] | None = None
+                   ) -> list[EnsembleResult]:
+    """Train `modules[e]` on `datasets[e]` with resolved `configs[e]`, all at once.
+
+    Each member reproduces `training_loop(modules[e], datasets[e], configs[e])` (no run
+    directory) up to float rounding; the trained weights are written back into `modules[e]`.
+    A member whose losses become NaN or infinite is reported as diverged at the logging step
+    where the loop would have stopped; the others are unaffected (members never mix).
+    """
+    if not (len(modules) == len(datasets) == len(configs)) or not modules:
+        raise GankitError("train_ensemble needs one module, data set and config per member")
+    device = torch.device(device)
+    keys = {ensemble_key(c, d, device) for c, d in zip(configs, datasets)}
+    if len(keys) != 1:
+        raise GankitError("these members cannot share an ensemble (settings or data shapes differ); "
+                          "use train_many, which groups them")
+    config = configs[0]
+    members = len(modules)
+    wgan = config.model == "wgan-gp"
+    conditional = bool(config.conditional)
+    if not wgan and config.generator_loss not in ("non-saturating", "minimax"):
+        raise GankitError(f"unknown generator loss {config.generator_loss!r}")
+    if conditional and any(d.y is None for d in datasets):
+        raise GankitError("conditional training needs labels for every member's data")
+
+    # data on the device, scaled by each member's own Standardizer (as the loop does)
+    xs, ys = [], []
+    for module, data in zip(modules, datasets):
+        module.to(device)
+        x = data.x.to(device)
+        if module.scaler is not None:
+            module.scaler.fit(x)
+            x = module.scaler(x)
+        xs.append(x)
+        if conditional:
+            ys.append(data.y.to(device))
+    x_all = torch.stack(xs)                                   # (E, N, F)
+    y_all = torch.stack(ys) if conditional else None          # (E, N)
+    n, features = x_all.shape[1], x_all.shape[2]
+
+    generator = EnsembleGenerator([m.generator for m in modules]).to(device)
+    discriminator = EnsembleDiscriminator([m.discriminator for m in modules], features).to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=config.betas_g)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=config.betas_d)
+    rngs = [torch.Generator(device=device).manual_seed(rank_seed(c.seed, 0)) for c in configs]
+
+    batch, latent, n_critic = config.batch_size, generator.latent_dim, config.n_critic
+    total = config.total_steps(n)
+    log_every = config.log_every
+    linear_decay = getattr(config, "lr_decay", "none") == "linear"
+    lam = float(config.gp_lambda) if wgan else 0.0
+    real_target = float(config.label_smoothing)
+    member_index = torch.arange(members, device=device).unsqueeze(1)      # (E, 1)
+    index = torch.empty(members, batch, dtype=torch.long, device=device)
+    z = torch.empty(members, batch, latent, device=device)
+    alpha = torch.empty(members, batch, 1, device=device)
+    index_rows, z_rows, alpha_rows = list(index), list(z), list(alpha)
+
+    diverged_at: list[int | None] = [None] * members
+    buffer: list[dict[str, torch.Tensor]] = []
+    last: list[dict[str, float]] = [{} for _ in range(members)]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=total, desc=f"ensemble x{members}", unit="step", dynamic_ncols=True,
+                   file=sys.stderr, leave=False)
+    t0 = time.perf_counter()
+    try:
+        for step in range(1, total + 1):
+            if linear_decay:
+                # the loop's schedule: a function of the step alone
+                scale = 1.0 - (step - 1) / total
+                for optimizer, base in ((opt_g, config.lr_g), (opt_d, config.lr_d)):
+                    for group in optimizer.param_groups:
+                        group["lr"] = base * scale
+            discriminator.requires_grad_(True)
+            for _ in range(n_critic):
+                _draw_into(rngs, index_rows, "index", n)
+                _draw_into(rngs, z_rows, "normal")
+                if wgan and lam:
+                    _draw_into(rngs, alpha_rows, "uniform")
+                real = x_all[member_index, index]                               # (E, B, F)
+                labels = y_all.gather(1, index) if conditional else None        # (E, B)
+                with torch.no_grad():
+                    fake = generator(z, labels)
+                one_labels = labels.unsqueeze(1) if conditional else None
+                scores = torch.cat([discriminator(real.unsqueeze(1), one_labels),
+                                    discriminator(fake.unsqueeze(1), one_labels)], 1)   # (E, 2, B', 1)
+                if wgan:
+                    real_scores = scores[:, 0].mean(dim=(1, 2))
+                    fake_scores = scores[:, 1].mean(dim=(1, 2))
+                    if lam:
+                        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+                        mixed_scores = discriminator(mixed.unsqueeze(1),
+                                                     labels.unsqueeze(1) if conditional else None)
+                        (grads,) = torch.autograd.grad(mixed_scores.sum(), mixed, create_graph=True)
+                        norms = grads.reshape(members, mixed_scores.shape[2], -1).norm(2, dim=2)
+                        penalty = ((norms - 1.0) ** 2).mean(dim=1)
+                    else:
+                        penalty = torch.zeros_like(real_scores)
+                    d_loss = fake_scores - real_scores + lam * penalty
+                    d_logs = {"d_loss": d_loss.detach(), "wasserstein": (real_scores - fake_scores).detach(),
+                              "gradient_penalty": penalty.detach()}
+                else:
+                    real_logits, fake_logits = scores[:, 0], scores[:, 1]
+                    target = torch.full_like(real_logits, real_target)
+                    loss_real = F.binary_cross_entropy_with_logits(real_logits, target,
+                                                                   reduction="none").mean(dim=(1, 2))
+                    loss_fake = F.softplus(fake_logits).mean(dim=(1, 2))
+                    d_loss = loss_real + loss_fake
+                    d_logs = {"d_loss": d_loss.detach(),
+                              "d_real": torch.sigmoid(real_logits.detach()).mean(dim=(1, 2)),
+                              "d_fake": torch.sigmoid(fake_logits.detach()).mean(dim=(1, 2))}
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.sum().backward()          # members are independent: d(sum)/d(member) = its own
+                opt_d.step()
+            # the generator step needs gradients through D, not of D's weights
+            discriminator.requires_grad_(False)
+            _draw_into(rngs, z_rows, "normal")
+            if conditional:
+                _draw_into(rngs, index_rows, "index", n)
+                labels = y_all.gather(1, index)
+            else:
+                labels = None
+            logits = discriminator(generator(z, labels).unsqueeze(1),
+                                   labels.unsqueeze(1) if conditional else None)
+            if wgan:
+                g_loss = -logits.mean(dim=(1, 2, 3))
+            elif config.generator_loss == "non-saturating":
+                g_loss = F.softplus(-logits).mean(dim=(1, 2, 3))
+            else:
+                g_loss = -F.softplus(logits).mean(dim=(1, 2, 3))
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.sum().backward()
+            opt_g.step()
+            buffer.append({**d_logs, "g_loss": g_loss.detach()})
+
+            if step % log_every == 0 or step == total:
+                means = {k: torch.stack([b[k] for b in buffer]).mean(dim=0) for k in buffer[0]}
+                buffer.clear()
+                finite = torch.stack([torch.isfinite(v) for v in means.values()]).all(dim=0)
+                for e in range(members):
+                    if diverged_at[e] is None:
+                        last[e] = {k: float(v[e]) for k, v in means.items()}
+                        if not bool(finite[e]):
+                            diverged_at[e] = step
+                if on_log is not None:
+                    on_log(step, last)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - t0
+    discriminator.requires_grad_(True)
+    for e, module in enumerate(modules):
+        generator.copy_member_to(e, module.generator)
+        discriminator.copy_member_to(e, module.discriminator)
+    return [EnsembleResult(steps_done=total, final_step=total, seconds=seconds / members,
+                           last_losses=last[e], diverged=diverged_at[e] is not None,
+                           diverged_at=diverged_at[e], group_seconds=seconds, group_size=members)
+            for e in range(members)]
+
+
+def _train_unit(modules, datasets, configs, vectorised: bool, device, progress: bool = False
+                ) -> list[EnsembleResult]:
+    """Train one unit of work in place: a group as an ensemble, or one member with the loop."""
+    if vectorised:
+        return train_ensemble(modules, datasets, configs, device=device, progress=progress)
+    t0 = time.perf_counter()
+    try:
+        loop = training_loop(modules[0], datasets[0], configs[0], device=device)
+        return [EnsembleResult(loop.steps_done, loop.final_step, loop.seconds, loop.last_losses,
+                               group_seconds=loop.seconds)]
+    except TrainingDiverged as exc:
+        seconds = time.perf_counter() - t0
+        step = _step_of(str(exc))
+        return [EnsembleResult(0, step or 0, seconds, {}, diverged=True, diverged_at=step,
+                               group_seconds=seconds)]
+
+
+def _worker_init(threads: int) -> None:
+    torch.set_num_threads(max(1, int(threads)))
+
+
+def _train_unit_remote(modules, datasets, configs, vectorised, device):
+    """In a worker process: train, and send back the trained weights (state dicts)."""
+    results = _train_unit(modules, datasets, configs, vectorised, device)
+    return [m.state_dict() for m in modules], results
+
+
+def _unit_cost(configs: Sequence[TrainConfig], datasets: Sequence[Dataset]) -> float:
+    # forward-pass equivalents per generator step: critic steps on (real, fake[, interpolates])
+    c = configs[0]
+    per_step = c.n_critic * (3 if c.model == "wgan-gp" else 2) + 2
+    return len(configs) * c.total_steps(len(datasets[0])) * per_step
+
+
+def train_many(modules: Sequence[GANModule], datasets: Sequence[Dataset],
+               configs: Sequence[TrainConfig], *, vectorised: bool = True,
+               device: str | torch.device = "cpu", max_members: int | None = None,
+               workers: int = 1, progress: bool = False,
+               on_group: Callable[[list[int], list[EnsembleResult]], None] | None = None
+               ) -> list[EnsembleResult]:
+    """Train every member, in place; results in the members' order.
+
+    vectorised=True groups compatible members (`group_members`) and trains each group with
+    `train_ensemble`; vectorised=False calls `training_loop` for one member after the other (a
+    diverged member is reported, not raised). Both compute the same numbers up to float rounding.
+    workers > 1 trains groups (or members) in that many worker processes at once, largest
+    first, each with this process's torch thread count; the trained weights come back into
+    `modules`. Results do not depend on `workers`.
+    """
+    results: list[EnsembleResult | None] = [None] * len(modules)
+    if vectorised:
+        units = group_members(configs, datasets, device, max_members)
+    else:
+        units = [[i] for i in range(len(modules))]
+
+    def pick(unit):
+        return [modules[i] for i in unit], [datasets[i] for i in unit], [configs[i] for i in unit]
+
+    def finish(unit, out):
+        for i, result in zip(unit, out):
+            results[i] = result
+        if on_group is not None:
+            on_group(unit, out)
+
+    workers = max(1, int(workers))
+    if workers == 1 or len(units) == 1:
+        for unit in units:
+            finish(unit, _train_unit(*pick(unit), vectorised, device, progress))
+        return results  # type: ignore[return-value]
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    units = sorted(units, key=lambda u: _unit_cost([configs[i] for i in u], [datasets[i] for i in u]),
+                   reverse=True)                     # longest first: a good greedy schedule
+    context = multiprocessing.get_context("spawn")   # no fork of a process with OpenMP threads
+    with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context,
+                             initializer=_worker_init, initargs=(torch.get_num_threads(),)) as pool:
+        futures = {pool.submit(_train_unit_remote, *pick(unit), vectorised, str(device)): unit
+                   for unit in units}
+        for future in as_completed(futures):
+            unit = futures[future]
+            states, out = future.result()
+            for i, state in zip(unit, states):
+                modules[i].load_state_dict(state)
+                modules[i].to(device)
+            finish(unit, out)
+    return results  # type: ignore[return-value]
+
+
+def _step_of(message: str) -> int | None:
+    import re
+
+    match = re.search(r"at step (\d+)", message)
+    return int(match.group(1)) if match else None
