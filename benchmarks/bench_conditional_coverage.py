@@ -83,8 +83,12 @@ def section() -> None:
         per_class.append([r["data"]["name"], "judge held-out accuracy"]
                          + [pct(v) for v in judge["per_class_accuracy"]])
         bench = r.get("bench", {})
+        parts = [f"{f['part']} ({f['n']:,} images)" for f in r["data"].get("files", [])]
+        source = (f" (IDX files: {', '.join(parts)}, {r['data']['original_size'][0]}x"
+                  f"{r['data']['original_size'][1]} resized to {r['data']['image_size']}x"
+                  f"{r['data']['image_size']})" if parts else "")
         notes.append(
-            f"- **{r['data']['name']}**: judge (gankit CNN, {judge['epochs']} epochs on the "
+            f"- **{r['data']['name']}**{source}: judge (gankit CNN, {judge['epochs']} epochs on the "
             f"{judge['n_train']} training images) held-out accuracy **{pct(judge['held_out_accuracy'])}**; "
             f"{r['samples']:,} samples per model; {r['settings']['steps']} generator steps per model "
             f"(batch {r['settings']['batch_size']}, width {r['settings']['width']}, n_critic "
@@ -108,7 +112,7 @@ def section() -> None:
         + markdown_table(["data", "steps", "model", "normalised entropy", "dropped classes",
                           "TV to real", "largest class share", "smallest class share",
                           "conditional accuracy", "worst class (conditional)",
-                          "FID (judge features)", "train s"], rows)
+                          "FID (judge features)", "train s (wall)"], rows)
         + "\n\nPer class (0-9):\n\n"
         + markdown_table(["data", "what"] + [str(i) for i in range(k)], per_class)
         + f"\n\nFolders with pictures and report.html: `{OUT.relative_to(ROOT)}/`.\n")

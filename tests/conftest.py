@@ -1,8 +1,14 @@
 """Shared test settings: tiny, quiet, single-threaded runs."""
-import pytest
-import torch
+import os
 
-from support import SHARED_DATA
+# tiny tensors gain nothing from threads, and on a busy machine extra threads cost 10x
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from support import SHARED_DATA  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -14,24 +14,18 @@ class TrainingDiverged(GankitError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def check_finite(array, what: str) -> None:
-    """Refuse NaN or infinite values, saying where they are."""
+def check_finite(array, what: str, fix: str = "remove or impute them before training") -> None:
+    """Refuse NaN or infinite values, saying how many, where the first is, and the fix."""
     import numpy as np
     import torch
 
     if isinstance(array, torch.Tensor):
-        bad = ~torch.isfinite(array)
-        if bad.any():
-            first = tuple(int(i) for i in bad.nonzero()[0])
-            raise GankitError(
-                f"{what} contains {int(bad.sum())} NaN or infinite values (first at index {first}); "
-                "remove or impute them before training")
-        return
+        array = array.detach().cpu().numpy()
     arr = np.asarray(array)
-    if arr.dtype.kind in "fc":
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise GankitError(
-                f"{what} contains {int(bad.sum())} NaN or infinite values (first at index {first}); "
-                "remove or impute them before training")
+    if arr.dtype.kind not in "fc":
+        return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise GankitError(f"{what} contains {int(bad.sum())} NaN or infinite values "
+                          f"(first at index {first}); {fix}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import GankitError
+from ..errors import GankitError, check_finite
 
 
 def to_numpy(x, name: str) -> np.ndarray:
@@ -25,12 +25,7 @@ def to_numpy(x, name: str) -> np.ndarray:
 
 
 def _check_finite(arr: np.ndarray, name: str) -> None:
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise GankitError(
-            f"{name} contains {int(bad.sum())} NaN or infinite values (first at index {first}); "
-            "drop those samples before measuring")
+    check_finite(arr, name, fix="drop those samples before measuring")
 
 
 def as_2d_float64(x, name: str, min_rows: int = 1) -> np.ndarray:

@@ -45,7 +45,7 @@ def class_distribution(labels_or_logits, num_classes: int) -> dict:
     counts = np.bincount(labels, minlength=num_classes)
     p = counts / counts.sum()
     nz = p[p > 0]
-    entropy = float(-(nz * np.log(nz)).sum())
+    entropy = max(0.0, float(-(nz * np.log(nz)).sum()))   # one class: 0, not -0.0
     normalised = 1.0 if num_classes == 1 else entropy / float(np.log(num_classes))
     return {
         "counts": [int(c) for c in counts],
