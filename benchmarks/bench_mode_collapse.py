@@ -223,12 +223,14 @@ def main(argv=None):
                                 steps=args.long, out=OUT / f"cwgan-{args.long}", workers=args.workers)
         parts.append(
             f"### Conditional WGAN-GP at {args.long} steps ({lseeds} seeds)\n\n"
-            f"Where the quality target is met, at {len(long)} runs, {wall:.0f} s wall, {cpu:.0f} s CPU.\n\n"
+            f"Does a longer budget meet the quality target? {len(long)} runs, {wall:.0f} s wall, "
+            f"{cpu:.0f} s CPU.\n\n"
             + markdown_table(HEADER, summary_rows(long, False)))
 
     body = (f"Shared 2-core machine: load average {started} when the benchmark started, {load()} at "
             "the end (other jobs were running, so wall times are inflated; CPU times are this "
-            "process's own). Experiment folders: `runs/bench_mode_collapse/`.\n\n"
+            "process's and its worker processes' own). Experiment folders: "
+            "`runs/bench_mode_collapse/`.\n\n"
             + "\n\n".join(parts))
     if args.quick:
         print(body)

@@ -56,8 +56,9 @@ DEFAULT_SEEDS = 5
 # a 2-core CPU: about 0.5 s of CPU per grid step with one thread (4 ms per vanilla-GAN run-step,
 # 10-11 ms per WGAN-GP run-step, vectorised), so 1000 steps take about 9 minutes on one idle core
 # and half that with --workers 2. Conditional WGAN-GP needs about this budget to place every mode
-# (600 steps: 24-26 of 32; 800-1000 steps: most runs all modes at >= 99% high quality), see
-# docs/benchmarks.md, section mode_collapse.
+# (600 steps: 24-26 of 32 modes at 11-14% high quality; 1000 steps: 15 of 20 runs every mode at
+# >= 97%, 16 modes the hard case; 2000 steps is not reliably better), see docs/benchmarks.md,
+# section mode_collapse.
 DEFAULT_STEPS = 1000
 EVAL_SAMPLES = 2500          # the standard protocol (VEEGAN, PacGAN)
 MATERIAL_SAMPLES = 10_000    # the material's coverage test draws 10,000 samples
