@@ -30,7 +30,8 @@ from sklearn.base import BaseEstimator
 
 from .config import TrainConfig, dump_yaml, git_revision, library_versions
 from .data.dataset import Dataset
-from .data.tabular import TabularEncoder, _dtype_from_dict, _dtype_to_dict, _py, read_table
+from .data.tabular import (TabularEncoder, _dtype_from_dict, _dtype_to_dict, _py, factorize_classes,
+                          read_table)
 from .errors import GankitError
 
 ENCODER_FILE = "encoder.json"
@@ -267,17 +268,10 @@ class TabularGAN(BaseEstimator):
         codes = None
         self.classes_, self.class_counts_, self._class_dtype = None, None, None
         if labels is not None:
-            labels = pd.Series(labels).reset_index(drop=True)
-            if labels.isna().any():
-                raise GankitError(f"the class {class_column!r} has {int(labels.isna().sum())} "
-                                  "missing values; fill or drop those rows")
-            codes, classes = pd.factorize(labels, sort=True)
-            if len(classes) < 2:
-                raise GankitError(f"the class {class_column!r} has a single value "
-                                  f"{_py(classes[0])!r}; conditioning needs at least two classes")
-            self.classes_ = [_py(c) for c in classes]
-            self.class_counts_ = np.bincount(codes, minlength=len(classes)).tolist()
-            self._class_dtype = _dtype_to_dict(labels.dtype)
+            codes, self.classes_ = factorize_classes(labels, f"the class {class_column!r}",
+                                                     "conditioning needs at least two classes")
+            self.class_counts_ = np.bincount(codes, minlength=len(self.classes_)).tolist()
+            self._class_dtype = _dtype_to_dict(pd.Series(labels).dtype)
         conditional = codes is not None
         config = self._config(seed, conditional)
         data = Dataset(x=torch.from_numpy(x), y=None if codes is None else torch.from_numpy(

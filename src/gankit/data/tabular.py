@@ -639,6 +639,22 @@ def builtin_discrete_columns(name: str) -> list[str]:
     raise GankitError(f"{name!r} is not a built-in table; choose one of {BUILTIN_TABLES}")
 
 
+def factorize_classes(labels, what: str, need: str) -> tuple[np.ndarray, list]:
+    """Codes 0..K-1 (classes in sorted order) and the class values of a class column.
+
+    Refuses missing values and a column with a single class, naming `what`; `need` says why
+    two classes are needed.
+    """
+    labels = pd.Series(labels).reset_index(drop=True)
+    if labels.isna().any():
+        raise GankitError(f"{what} has {int(labels.isna().sum())} missing values; "
+                          "fill or drop those rows")
+    codes, classes = pd.factorize(labels, sort=True)
+    if len(classes) < 2:
+        raise GankitError(f"{what} has a single value {_py(classes[0])!r} (a single class); {need}")
+    return codes, [_py(c) for c in classes]
+
+
 def table_dataset(df: pd.DataFrame, encoder: TabularEncoder, label_column=None,
                   name: str = "table") -> Dataset:
     """A kind="table" `Dataset`: the encoded features and, with `label_column`, labels 0..K-1.
@@ -655,15 +671,9 @@ def table_dataset(df: pd.DataFrame, encoder: TabularEncoder, label_column=None,
             raise GankitError(f"label column {label_column!r} is not in the table; "
                               f"available columns: {list(df.columns)}")
         labels = df[label_column]
-        if labels.isna().any():
-            raise GankitError(f"label column {label_column!r} has {int(labels.isna().sum())} "
-                              "missing values; fill or drop those rows")
-        codes, classes = pd.factorize(labels, sort=True)
-        if len(classes) < 2:
-            raise GankitError(f"label column {label_column!r} has a single class "
-                              f"{_py(classes[0])!r}; a conditional model needs at least two")
+        codes, values = factorize_classes(labels, f"label column {label_column!r}",
+                                          "a conditional model needs at least two")
         y = torch.as_tensor(codes.astype(np.int64))
-        values = [_py(c) for c in classes]
         class_names = [str(c) for c in values]
         meta.update(label_column=label_column, label_values=values,
                     label_dtype=str(labels.dtype))
