@@ -57,6 +57,17 @@ def test_resume_continues_and_refuses_other_settings(tmp_path, capsys):
     (["--data", "ring8", "--remedy", "unroll"], "unknown remedy 'unroll'"),
     (["--data", "ring8", "--remedy", "pac", "--pac", "5"], "not a multiple of pac=5"),
     (["--data", "ring8", "--batch-size", "0"], "batch-size must be at least 1"),
+    (["--data", "ring8", "--model", "gan", "--unroll", "-1"], "--unroll is a number of look-ahead"),
+    (["--data", "ring8", "--model", "ebgan", "--unroll", "2"], "--unroll works with --model gan or wgan-gp"),
+    (["--data", "ring8", "--model", "gan", "--generators", "0"], "--generators is the number of generators"),
+    (["--data", "ring8", "--model", "wgan-gp", "--generators", "3"], "needs --model gan"),
+    (["--data", "ring8", "--model", "gan", "--generators", "2", "--remedy", "pac"], "drop --remedy pac"),
+    (["--data", "ring8", "--model", "ebgan", "--margin", "0"], "EBGAN margin must be positive"),
+    (["--data", "ring8", "--model", "ebgan", "--margin", "-2"], "EBGAN margin must be positive"),
+    (["--data", "ring8", "--model", "ebgan", "--pull-away", "-0.1"], "pull-away weight must be >= 0"),
+    (["--data", "ring8", "--model", "began", "--gamma", "1.5"], "gamma must be in (0, 1]"),
+    (["--data", "ring8", "--model", "began", "--remedy", "minibatch"], "drop --remedy"),
+    (["--data", "digits", "--model", "began"], "for images use --model dcgan or wgan-gp"),
 ])
 def test_bad_settings_exit_2_with_one_line(tmp_path, capsys, args, message):
     assert main(["train", "--out", str(tmp_path / "r"), "--no-progress", "--steps", "1", *args]) == 2

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from support import install_write_audit, torchrun_two
 
 HERE = Path(__file__).resolve()
 WEIGHT_ATOL = 1e-5
@@ -78,25 +78,6 @@ def _grads(module):
 
 
 # ------------------------------------------------------------------------ worker (torchrun)
-def _install_write_audit(roots: list[Path], log: list):
-    roots = tuple(str(r) for r in roots)
-
-    def hook(event, args):
-        path = None
-        if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-            mode, flags = args[1], args[2] if len(args) > 2 else 0
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
-                (mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
-            path = args[0] if writing else None
-        elif event in ("os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.truncate",
-                       "os.symlink", "os.link", "shutil.copyfile", "shutil.rmtree"):
-            path = args[0] if args else None
-        if path is not None and os.fsdecode(os.fspath(path)).startswith(roots):
-            log.append(f"{event} {os.fsdecode(os.fspath(path))}")
-
-    sys.addaudithook(hook)
-
-
 def _worker(out: Path) -> None:
     from gankit import distributed
     from gankit.objectives import BCEObjective, gradient_penalty
@@ -110,7 +91,7 @@ def _worker(out: Path) -> None:
     with distributed.distributed_session("cpu") as ctx:
         rank, world = ctx.rank, ctx.world_size
         if rank != 0:
-            _install_write_audit([runs, out / "probe"], writes)
+            install_write_audit([runs, out / "probe"], writes)
             (out / "probe").mkdir()                      # proves the audit sees writes
             (out / "probe" / "x").write_text("x")
         results = {"rank": rank, "world_size": world, "backend": ctx.backend}
@@ -149,19 +130,10 @@ def _worker(out: Path) -> None:
         (out / f"results.rank{rank}.json").write_text(json.dumps(results))
 
 
-def _torchrun(args, cwd, timeout=LAUNCH_TIMEOUT):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               *args]
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"torchrun failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
-    return done
-
-
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("two_ranks")
-    _torchrun([str(HERE), "--worker", str(out)], cwd=HERE.parent)
+    torchrun_two([str(HERE), "--worker", str(out)], cwd=HERE.parent)
     return out
 
 

@@ -82,6 +82,25 @@ def test_ring8_metrics_json_matches_the_function_and_has_protocols(ring8_run, tm
     assert len(history) == 8            # every result appended, twice
 
 
+def test_ppl_on_request_is_the_modules_ppl_in_data_units(ring8_run, tmp_path):
+    import shutil
+
+    from gankit.metrics import ppl_of_module
+    from gankit.training import load_run
+
+    run = tmp_path / "run"                 # a copy: the other tests check every protocol of ring8_run
+    shutil.copytree(ring8_run, run)
+    returned = evaluate_run(run, metrics=["ppl"], n=50, seed=3, pictures=False)
+    expected = ppl_of_module(load_run(run)[0], 50, rng=torch.Generator().manual_seed(3))
+    assert returned["ppl"] == {k: expected[k] for k in ("ppl", "ppl_std", "n_kept")}
+    entry = summary(run)["ppl"]
+    assert entry["value"]["ppl"] == expected["ppl"] > 0     # floats survive JSON unchanged
+    assert entry["protocol"] == {
+        "n_real": 0, "n_fake": 100, "n_paths": 50, "features": "raw (data units)",
+        "space": "raw (data units)", "real_split": "none (generated samples only)", "resize": None,
+        "epsilon": 1e-4, "percentiles": [1.0, 99.0], "sampling": "z-slerp", "seed": 3}
+
+
 def test_conditional_digits_with_classifier_features(digits_run, capsys):
     assert main(["eval", str(digits_run), "--metrics", "fid,kid,prdc,c2st,classes", "-n", "200"]) == 0
     assert "wrote" in capsys.readouterr().out

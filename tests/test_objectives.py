@@ -74,3 +74,100 @@ def test_bad_objective_settings():
         BCEObjective(label_smoothing=0.3)
     with pytest.raises(GankitError, match=">= 0"):
         WassersteinGP(gp_lambda=-1)
+
+
+# ---------------------------------------------------------------- MAD-GAN, EBGAN, BEGAN
+
+from gankit.nets.mlp import MLPAutoencoderDiscriminator  # noqa: E402
+from gankit.objectives import (BoundaryEquilibrium, EnergyMargin, MultiGeneratorBCE,  # noqa: E402
+                               pull_away_term)
+
+
+class FixedLogits(nn.Module):
+    """A discriminator that returns given logits, whatever it is shown."""
+
+    def __init__(self, real_logits, fake_logits):
+        super().__init__()
+        self.logits = {"real": real_logits, "fake": fake_logits}
+
+    def forward(self, x, y=None):
+        return self.logits["real" if x.sum() > 0 else "fake"]
+
+
+def test_multi_generator_discriminator_targets_follow_the_row_layout():
+    # 3 generators; fake row r comes from generator r % 3, and "real" is the last class
+    confident = 20.0
+    real_logits = torch.zeros(6, 4)
+    real_logits[:, 3] = confident
+    right = torch.zeros(6, 4)
+    right[torch.arange(6), torch.arange(6) % 3] = confident
+    wrong = torch.zeros(6, 4)
+    wrong[torch.arange(6), (torch.arange(6) + 1) % 3] = confident
+    objective = MultiGeneratorBCE()
+    ones, minus = torch.ones(6, 2), -torch.ones(6, 2)
+    good, _ = objective.discriminator_loss(FixedLogits(real_logits, right), ones, minus)
+    bad, _ = objective.discriminator_loss(FixedLogits(real_logits, wrong), ones, minus)
+    assert good.item() < 1e-6 < 10 < bad.item()
+    # a generator that the discriminator calls real has (almost) no loss
+    fooled, _ = objective.generator_loss(lambda x, y=None: real_logits, minus)
+    caught, _ = objective.generator_loss(lambda x, y=None: right, minus)
+    assert fooled.item() < 1e-6 < 10 < caught.item()
+
+
+def test_pull_away_term_is_zero_for_orthogonal_codes_and_one_for_parallel_codes():
+    assert pull_away_term(torch.eye(4)).item() == pytest.approx(0.0, abs=1e-7)
+    parallel = torch.tensor([[1.0, 2.0], [2.0, 4.0], [-3.0, -6.0]])
+    assert pull_away_term(parallel).item() == pytest.approx(1.0, rel=1e-6)
+
+
+def test_energy_margin_losses():
+    energies = {"real": torch.full((4, 1), 0.2), "fake": torch.tensor([[0.5], [3.0], [0.0], [1.0]])}
+    objective = EnergyMargin(margin=1.0)
+    loss, logs = objective.discriminator_loss(FixedLogits(energies["real"], energies["fake"]),
+                                              torch.ones(4, 2), -torch.ones(4, 2))
+    # D(x) + mean(max(0, m - D(G(z)))) = 0.2 + (0.5 + 0 + 1 + 0) / 4
+    assert loss.item() == pytest.approx(0.2 + 1.5 / 4)
+    g_loss, _ = objective.generator_loss(lambda x, y=None: energies["fake"], -torch.ones(4, 2))
+    assert g_loss.item() == pytest.approx(4.5 / 4)
+
+
+def test_energy_margin_pull_away_uses_the_autoencoder_codes():
+    torch.manual_seed(0)
+    discriminator = MLPAutoencoderDiscriminator(2, hidden=8, depth=2, code_dim=3)
+    fake = torch.randn(16, 2)
+    energy, codes = discriminator.energy_and_code(fake)
+    plain, _ = EnergyMargin(1.0).generator_loss(discriminator, fake)
+    with_pt, logs = EnergyMargin(1.0, pull_away=0.5).generator_loss(discriminator, fake)
+    assert with_pt.item() == pytest.approx(plain.item() + 0.5 * pull_away_term(codes).item(), rel=1e-6)
+    assert logs["pull_away"].item() > 0
+
+
+@pytest.mark.parametrize("bad", [{"margin": 0.0}, {"margin": -1.0}, {"margin": 1.0, "pull_away": -0.1}])
+def test_energy_margin_rejects_bad_settings(bad):
+    with pytest.raises(GankitError):
+        EnergyMargin(**bad)
+
+
+def test_boundary_equilibrium_k_moves_toward_balance_and_stays_in_unit_interval():
+    discriminator = MLPAutoencoderDiscriminator(2, hidden=8, depth=2, code_dim=1)
+    objective = BoundaryEquilibrium(gamma=0.5, lambda_k=0.3)
+    # fakes reconstructed better than gamma * real: k grows, and is clipped at 1
+    for _ in range(10):
+        logs = objective.end_step(discriminator, {"energy_real": torch.tensor(1.0),
+                                                  "g_loss": torch.tensor(0.1)})
+        assert 0.0 <= discriminator.equilibrium_k.item() <= 1.0
+    assert discriminator.equilibrium_k.item() == 1.0
+    assert logs["convergence"].item() == pytest.approx(1.0 + abs(0.5 - 0.1))
+    for _ in range(10):
+        objective.end_step(discriminator, {"energy_real": torch.tensor(0.1),
+                                           "g_loss": torch.tensor(2.0)})
+    assert discriminator.equilibrium_k.item() == 0.0
+
+
+def test_boundary_equilibrium_discriminator_loss_weights_fakes_by_k():
+    discriminator = MLPAutoencoderDiscriminator(2, hidden=8, depth=2, code_dim=1)
+    discriminator.equilibrium_k.fill_(0.25)
+    real, fake = torch.randn(8, 2), torch.randn(8, 2) * 3
+    loss, _ = BoundaryEquilibrium().discriminator_loss(discriminator, real, fake)
+    expected = discriminator(real).mean() - 0.25 * discriminator(fake).mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)

@@ -18,11 +18,23 @@ def _train_parser(sub):
                        description="Train a GAN. Settings: defaults < --config file < flags.")
     p.add_argument("--data", help="built-in name (ring8, grid25, blobs4/8/16/32, digits, iris, "
                    "wine, breast-cancer) or a path (.csv, .npy/.npz, image folder, IDX folder)")
-    p.add_argument("--model", help="gan (vanilla, BCE), dcgan, wgan-gp")
+    p.add_argument("--model", help="gan (vanilla, BCE), dcgan, wgan-gp, ebgan, began")
     p.add_argument("--net", help="auto, mlp, conv, tabular")
     p.add_argument("--conditional", action="store_true", default=None, help="condition on labels")
     p.add_argument("--remedy", help="mode-collapse remedy: minibatch or pac")
     p.add_argument("--pac", type=int, help="PacGAN packing degree (default 4)")
+    r = p.add_argument_group("further mode-collapse remedies (points and tables)")
+    r.add_argument("--unroll", type=int, metavar="K",
+                   help="Unrolled GAN: the generator's loss against D advanced K steps (default 0)")
+    r.add_argument("--unroll-order", choices=("second", "first"),
+                   help="second: differentiate through the look-ahead (default); first: cheaper")
+    r.add_argument("--generators", type=int, metavar="N",
+                   help="MAD-GAN: N generators sharing a discriminator with N+1 outputs (--model gan)")
+    r.add_argument("--margin", type=float, help="EBGAN: energy margin for fakes (default 1)")
+    r.add_argument("--pull-away", type=float, help="EBGAN-PT: pull-away term weight (paper: 0.1)")
+    r.add_argument("--gamma", type=float, help="BEGAN: diversity ratio (default 0.5)")
+    r.add_argument("--lambda-k", type=float, help="BEGAN: learning rate of k_t (default 0.001)")
+    r.add_argument("--code-dim", type=int, help="EBGAN/BEGAN: autoencoder bottleneck width")
     p.add_argument("--steps", type=int, help="generator steps")
     p.add_argument("--epochs", type=float, help="passes over the data (instead of --steps)")
     p.add_argument("--batch-size", type=int)
@@ -72,7 +84,8 @@ SETTING_FLAGS = ("data", "model", "net", "conditional", "remedy", "pac", "steps"
                  "batch_size", "lr_g", "lr_d", "n_critic", "gp_lambda", "lr_decay", "generator_loss",
                  "label_smoothing", "latent_dim", "hidden", "depth", "width", "label_column",
                  "image_size", "channels", "held_out", "seed", "device", "log_every",
-                 "sample_every", "checkpoint_every", "progress", "tensorboard")
+                 "sample_every", "checkpoint_every", "progress", "tensorboard", "unroll",
+                 "unroll_order", "generators", "margin", "pull_away", "gamma", "lambda_k", "code_dim")
 # what may change when a run is resumed; everything else would make it a different run
 RESUME_OVERRIDES = ("steps", "epochs", "progress", "tensorboard", "log_every", "sample_every",
                     "checkpoint_every", "device")

@@ -17,7 +17,9 @@ import yaml
 
 from .errors import GankitError
 
-MODELS = ("gan", "dcgan", "wgan-gp")
+MODELS = ("gan", "dcgan", "wgan-gp", "ebgan", "began")
+AUTOENCODER_MODELS = ("ebgan", "began")   # the discriminator is an autoencoder; its energy scores
+UNROLL_ORDERS = ("second", "first")
 NETS = ("auto", "mlp", "conv", "tabular")
 REMEDIES = (None, "minibatch", "pac")
 # Default generator steps for the conv nets, sized to the CPU (docs/images.md, docs/benchmarks.md):
@@ -38,6 +40,14 @@ class TrainConfig:
     pac: int = 4                      # PacGAN packing degree (Lin et al. 2018 use 2-4)
     minibatch_features: int = 16      # minibatch-discrimination kernels
     minibatch_kernel_dim: int = 8
+    unroll: int = 0                   # Unrolled GAN (Metz et al. 2017): look-ahead discriminator steps
+    unroll_order: str = "second"      # "second": differentiate through the look-ahead; "first": not
+    generators: int = 1               # MAD-GAN (Ghosh et al. 2018): generators sharing one discriminator
+    margin: float | None = None       # EBGAN: energy margin m for fakes
+    pull_away: float = 0.0            # EBGAN-PT: weight of the pull-away term (paper: 0.1)
+    gamma: float = 0.5                # BEGAN: diversity ratio L(G(z)) / L(x) at equilibrium
+    lambda_k: float = 0.001           # BEGAN: learning rate of the equilibrium variable k_t
+    code_dim: int | None = None       # EBGAN/BEGAN: autoencoder bottleneck; None: see models.build_gan
     # networks
     latent_dim: int | None = None     # 2-D/tables: 8 ; images: 100
     hidden: int | None = None         # MLP width (default 128)
@@ -89,6 +99,10 @@ class TrainConfig:
                               "points and tables")
         wgan = c.model == "wgan-gp"
         images = c.net == "conv"
+        autoencoder = c.model in AUTOENCODER_MODELS
+        if autoencoder and images:
+            raise GankitError(f"{c.model} has an MLP autoencoder discriminator, for points and tables; "
+                              "for images use --model dcgan or wgan-gp")
 
         def default(name, value):
             if getattr(c, name) is None:
@@ -116,6 +130,19 @@ class TrainConfig:
             default("betas_g", (0.0, 0.9))
             default("betas_d", (0.0, 0.9))
             default("n_critic", 2)
+        if points and not wgan:
+            # Measured on ring8 at 3000 steps (docs/benchmarks.md, section remedies): on
+            # standardised points DCGAN's Adam 2e-4 is far too slow for a CPU budget. With 1e-3
+            # (and the linear decay below) Unrolled GAN reached 8/8 modes at 83% high quality
+            # (2e-4: 56%), MAD-GAN 4/8 at 72% (2e-4: 1 mode); the vanilla GAN collapses at both.
+            default("lr_g", 1e-3)
+            default("lr_d", 1e-3)
+        if autoencoder:
+            if c.model == "ebgan":
+                # energies are mean squared reconstruction errors of standardised features, about
+                # 0.05-0.4 for real points once trained (ring8); a margin of 1 left every fake at the
+                # margin with no gradient toward the data (docs/benchmarks.md, section remedies)
+                default("margin", 0.5)
         if wgan:
             # Gulrajani et al. 2017: Adam(1e-4, betas (0.5, 0.9)), n_critic 5, lambda 10
             default("lr_g", 1e-4)
@@ -142,6 +169,7 @@ class TrainConfig:
         for name in ("lr_g", "lr_d"):
             if not getattr(c, name) > 0:
                 raise GankitError(f"{name.replace('_', '-')} must be positive, got {getattr(c, name)}")
+        c._check_remedies()
         if c.lr_decay not in ("none", "linear"):
             raise GankitError(f"unknown lr-decay {c.lr_decay!r}; choose none or linear")
         if c.remedy == "pac" and c.batch_size % c.pac:
@@ -151,6 +179,47 @@ class TrainConfig:
         if not 0.0 < c.held_out < 1.0:
             raise GankitError(f"held-out must be in (0, 1), got {c.held_out}")
         return c
+
+    def _check_remedies(self) -> None:
+        """The look-ahead, multi-generator and autoencoder settings, and what they combine with."""
+        if int(self.unroll) != self.unroll or self.unroll < 0:
+            raise GankitError(f"--unroll is a number of look-ahead discriminator steps, 0 or more "
+                              f"(0 trains without look-ahead; Metz et al. use 5-10), got {self.unroll}")
+        if self.unroll_order not in UNROLL_ORDERS:
+            raise GankitError(f"unknown unroll order {self.unroll_order!r}; choose second (through "
+                              "the look-ahead steps) or first (cheaper, no second derivatives)")
+        if self.unroll and self.model not in ("gan", "wgan-gp"):
+            raise GankitError(f"--unroll works with --model gan or wgan-gp, not {self.model}")
+        if self.unroll and self.net not in ("mlp", "tabular"):
+            raise GankitError("--unroll is available for the MLP networks (points and tables)")
+        if int(self.generators) != self.generators or self.generators < 1:
+            raise GankitError(f"--generators is the number of generators, at least 1 (1 is an ordinary "
+                              f"GAN; MAD-GAN uses several), got {self.generators}")
+        if self.generators > 1:
+            if self.model != "gan":
+                raise GankitError(f"--generators {self.generators} (MAD-GAN) needs --model gan: its "
+                                  f"discriminator classifies real vs each generator; got {self.model}")
+            if self.net not in ("mlp", "tabular"):
+                raise GankitError("--generators is available for the MLP networks (points and tables)")
+            if self.remedy == "pac":
+                raise GankitError("--generators cannot be combined with PacGAN packing: a pack would "
+                                  "mix samples of different generators; drop --remedy pac")
+            if self.label_smoothing != 1.0:
+                raise GankitError("label smoothing is not defined for the multi-generator "
+                                  "discriminator; leave it at 1")
+        if self.model in AUTOENCODER_MODELS and self.remedy is not None:
+            raise GankitError(f"remedy {self.remedy!r} modifies a scoring discriminator; {self.model}'s "
+                              "discriminator is an autoencoder: drop --remedy")
+        if self.margin is not None and not self.margin > 0:
+            raise GankitError(f"the EBGAN margin must be positive, got {self.margin}")
+        if not self.pull_away >= 0:
+            raise GankitError(f"the pull-away weight must be >= 0 (EBGAN-PT uses 0.1), got {self.pull_away}")
+        if not 0 < self.gamma <= 1:
+            raise GankitError(f"BEGAN's gamma must be in (0, 1] (0.5 in the paper), got {self.gamma}")
+        if not self.lambda_k >= 0:
+            raise GankitError(f"BEGAN's lambda_k must be >= 0 (0.001 in the paper), got {self.lambda_k}")
+        if self.code_dim is not None and int(self.code_dim) < 1:
+            raise GankitError(f"code-dim must be at least 1, got {self.code_dim}")
 
     def total_steps(self, n_data: int) -> int:
         if self.steps is not None:

@@ -288,6 +288,15 @@ def average_scalars(values: dict[str, float], device: torch.device | str = "cpu"
     return {k: float(v) for k, v in zip(keys, buffer.tolist())}
 
 
+def average_tensor(tensor: torch.Tensor) -> torch.Tensor:
+    """The mean of `tensor` over ranks (a new tensor; `tensor` itself without a group)."""
+    if not is_active():
+        return tensor
+    out = tensor.detach().clone()
+    dist.all_reduce(out, op=dist.ReduceOp.SUM)
+    return out / dist.get_world_size()
+
+
 def convert_sync_batchnorm(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """BatchNorm layers -> torch.nn.SyncBatchNorm (statistics over the global batch).
 

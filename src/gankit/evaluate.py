@@ -22,7 +22,7 @@ DEFAULT_METRICS = {
     "images": ("fid", "kid", "is", "prdc", "c2st", "diversity", "classes"),
     "table": ("fid", "prdc", "c2st", "diversity"),
 }
-ALL_METRICS = ("fid", "kid", "is", "prdc", "c2st", "diversity", "classes", "modes")
+ALL_METRICS = ("fid", "kid", "is", "prdc", "c2st", "diversity", "classes", "modes", "ppl")
 
 
 @dataclass
@@ -95,8 +95,8 @@ def evaluate_run(run_dir, metrics=None, features: str = "classifier", n: int | N
                  seed: int = 0, out=None, pictures: bool = True, cache_dir=None) -> dict[str, Any]:
     """Evaluate a run directory; returns {metric: value} and writes metrics.json and pictures."""
     from .metrics import c2st, class_distribution, diversity, fid, inception_score, kid, prdc
-    from .metrics import mode_metrics, per_class_accuracy
-    from .metrics.registry import make_protocol, record as record_metric
+    from .metrics import mode_metrics, per_class_accuracy, ppl_of_module
+    from .metrics.registry import make_protocol, ppl_protocol, record as record_metric
     from .training import load_run
 
     run_dir = Path(run_dir)
@@ -176,6 +176,15 @@ def evaluate_run(run_dir, metrics=None, features: str = "classifier", n: int | N
             dist["per_class_accuracy"] = per_class_accuracy(
                 class_logits.argmax(1), fake_labels.cpu().numpy(), train.num_classes)
         put("classes", dist, protocol(classifier=judge_name(judge, train)))
+    if "ppl" in chosen:
+        # n paths as for the other metrics' n samples, from a stream of its own. Flat samples are
+        # measured in data units; images in the --features space (raw pixels with --features raw).
+        in_features = kind == "images" and features != "raw"
+        path = ppl_of_module(module, n_fake, rng=torch.Generator().manual_seed(seed),
+                             space="features" if in_features else "raw",
+                             extractor=extractor if in_features else None)
+        put("ppl", {k: path[k] for k in ("ppl", "ppl_std", "n_kept")},
+            ppl_protocol(path, resize=extractor.resize if in_features else None, seed=seed))
     if pictures:
         _pictures(run_dir, train, held_out, fake, real_f, fake_f, results)
     if out is not None:
@@ -218,7 +227,8 @@ def register_cli(subparsers) -> None:
                    help="classifier (default, trained offline on the run's data), "
                         "inception:PATH (FID Inception weights file) or raw")
     p.add_argument("-n", type=int, help="generated samples (default 2,500 for 2-D points, "
-                                        "else max(2,000, held-out size) up to 10,000)")
+                                        "else max(2,000, held-out size) up to 10,000); "
+                                        "ppl: latent paths, two samples each")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the metrics JSON here")
     p.set_defaults(handler=_cmd_eval)

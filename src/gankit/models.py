@@ -51,6 +51,13 @@ class GANModule(nn.Module):
     def num_classes(self) -> int:
         return self.generator.num_classes
 
+    def generator_of(self, n: int) -> torch.Tensor | None:
+        """Which generator makes each of n samples of `sample` (None with a single generator)."""
+        from .nets.multi import MultiGenerator, generator_of_rows
+        if not isinstance(self.generator, MultiGenerator):
+            return None
+        return generator_of_rows(n, self.generator.generators)
+
     @torch.no_grad()
     def sample(self, n: int, y=None, rng: torch.Generator | None = None, batch_size: int = 4096):
         """n samples in data units (eval mode, so BatchNorm uses its running statistics)."""
@@ -103,11 +110,9 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
             raise GankitError(f"the MLP networks take flat samples; this data has shape "
                               f"{spec.sample_shape} (use --net conv for images)")
         features = spec.sample_shape[0]
-        generator = MLPGenerator(config.latent_dim, features, config.hidden, config.depth, classes,
-                                 config.embed_dim)
-        discriminator = MLPDiscriminator(features, config.hidden, config.depth, classes,
-                                         config.embed_dim, pac=pac, minibatch_features=minibatch,
-                                         minibatch_kernel_dim=config.minibatch_kernel_dim)
+        generator = _generators(config, lambda: MLPGenerator(
+            config.latent_dim, features, config.hidden, config.depth, classes, config.embed_dim))
+        discriminator = _mlp_discriminator(config, features, config.depth, classes, pac, minibatch)
         return GANModule(generator, discriminator, Standardizer(features))
     if config.net == "conv":
         if len(spec.sample_shape) != 3:
@@ -135,9 +140,34 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
         if spans is None:
             raise GankitError("tabular networks need the table encoder's output layout")
         features = spec.sample_shape[0]
-        generator = build_tabular_generator(config.latent_dim, spans, num_classes=classes,
-                                            hidden=(config.hidden, config.hidden))
-        discriminator = MLPDiscriminator(features, config.hidden, 2, classes, config.embed_dim,
-                                         pac=pac, minibatch_features=minibatch)
+        generator = _generators(config, lambda: build_tabular_generator(
+            config.latent_dim, spans, num_classes=classes, hidden=(config.hidden, config.hidden)))
+        discriminator = _mlp_discriminator(config, features, 2, classes, pac, minibatch)
         return GANModule(generator, discriminator, None)
     raise GankitError(f"unknown network {config.net!r}")
+
+
+def _generators(config: TrainConfig, make) -> nn.Module:
+    """One generator, or config.generators of them behind one interface (MAD-GAN)."""
+    if config.generators == 1:
+        return make()
+    from .nets.multi import MultiGenerator
+    return MultiGenerator([make() for _ in range(config.generators)])
+
+
+def _mlp_discriminator(config: TrainConfig, features: int, depth: int, classes: int, pac: int,
+                       minibatch: int) -> nn.Module:
+    if config.model in ("ebgan", "began"):
+        from .nets.mlp import MLPAutoencoderDiscriminator
+        # a bottleneck narrower than the data: an autoencoder that can reconstruct everything
+        # gives no energy gap between real and fake (2-D points: 1-D code, measured on ring8);
+        # the pull-away term compares code directions, which a 1-D code cannot have
+        code_dim = config.code_dim or max(2 if config.pull_away else 1, features // 2)
+        return MLPAutoencoderDiscriminator(features, config.hidden, depth, code_dim,
+                                           classes, config.embed_dim,
+                                           energy="l2" if config.model == "ebgan" else "l1")
+    # MAD-GAN's discriminator scores N generators and "real": N + 1 logits
+    outputs = config.generators + 1 if config.generators > 1 else 1
+    return MLPDiscriminator(features, config.hidden, depth, classes, config.embed_dim, pac=pac,
+                            minibatch_features=minibatch,
+                            minibatch_kernel_dim=config.minibatch_kernel_dim, outputs=outputs)

@@ -2,7 +2,12 @@
 
 Each objective turns discriminator scores into the two losses; the training loop decides when
 to call them. Defaults follow the papers: BCE with the non-saturating generator loss
-(Goodfellow et al. 2014) and WGAN-GP with lambda = 10 (Gulrajani et al. 2017).
+(Goodfellow et al. 2014), WGAN-GP with lambda = 10 (Gulrajani et al. 2017), the multi-generator
+BCE of MAD-GAN (Ghosh et al. 2018), and the energy-based objectives of EBGAN (Zhao et al. 2017)
+and BEGAN (Berthelot et al. 2017), whose discriminators are autoencoders scoring reconstruction
+error. An objective with state between steps (BEGAN's k_t) keeps it in a buffer of the
+discriminator, so checkpoints carry it, and updates it in `end_step`, which the loop calls
+after each generator step.
 """
 from __future__ import annotations
 
@@ -109,3 +114,137 @@ class WassersteinGP:
     def generator_loss(self, discriminator, fake, y=None):
         loss = -discriminator(fake, y).mean()
         return loss, {"g_loss": loss.detach()}
+
+
+class MultiGeneratorBCE:
+    """MAD-GAN: the discriminator tells real (the last of N + 1 classes) from each generator.
+
+    Fake row r comes from generator r mod N (gankit.nets.multi), which fixes its target class;
+    every generator is trained to be called real (the non-saturating form, -log D_real(G_i(z)))."""
+
+    name = "mad-gan"
+
+    def discriminator_loss(self, discriminator, real, fake, y_real=None, y_fake=None, rng=None, *,
+                           shard=None, penalty_discriminator=None):
+        from .nets.multi import generator_of_rows
+        real_logits = discriminator(real, y_real)
+        fake_logits = discriminator(fake, y_fake)
+        generators = real_logits.shape[1] - 1
+        real_class = torch.full((real_logits.shape[0],), generators, device=real.device)
+        loss_real = F.cross_entropy(real_logits, real_class)
+        loss_fake = F.cross_entropy(fake_logits, generator_of_rows(fake_logits.shape[0], generators,
+                                                                   fake.device))
+        loss = loss_real + loss_fake
+        return loss, {"d_loss": loss.detach(),
+                      "d_real": real_logits.softmax(1)[:, -1].mean().detach(),
+                      "d_fake": fake_logits.softmax(1)[:, -1].mean().detach()}
+
+    def generator_loss(self, discriminator, fake, y=None):
+        loss = -discriminator(fake, y).log_softmax(1)[:, -1].mean()
+        return loss, {"g_loss": loss.detach()}
+
+
+def pull_away_term(codes: torch.Tensor) -> torch.Tensor:
+    """EBGAN's repelling regulariser: mean squared cosine similarity between distinct codes."""
+    n = codes.shape[0]
+    if n < 2:
+        return codes.new_zeros(())
+    unit = F.normalize(codes.flatten(1), dim=1)
+    similarity = unit @ unit.T
+    return (similarity.square().sum() - n) / (n * (n - 1))
+
+
+class EnergyMargin:
+    """EBGAN: push real energies down and fake energies up to a margin; the generator lowers them.
+
+    L_D = D(x) + max(0, m - D(G(z))), L_G = D(G(z)) [+ pull_away * PT(codes of G(z))]."""
+
+    name = "ebgan"
+
+    def __init__(self, margin: float = 1.0, pull_away: float = 0.0):
+        if not margin > 0:
+            raise GankitError(f"the EBGAN margin must be positive, got {margin}")
+        if pull_away < 0:
+            raise GankitError(f"the pull-away weight must be >= 0, got {pull_away}")
+        self.margin, self.pull_away = float(margin), float(pull_away)
+
+    def discriminator_loss(self, discriminator, real, fake, y_real=None, y_fake=None, rng=None, *,
+                           shard=None, penalty_discriminator=None):
+        real_energy = discriminator(real, y_real).mean()
+        fake_energy = discriminator(fake, y_fake)
+        loss = real_energy + F.relu(self.margin - fake_energy).mean()
+        return loss, {"d_loss": loss.detach(), "energy_real": real_energy.detach(),
+                      "energy_fake": fake_energy.mean().detach()}
+
+    def generator_loss(self, discriminator, fake, y=None):
+        if self.pull_away:
+            energy, codes = discriminator.energy_and_code(fake, y)
+            pull_away = pull_away_term(codes)
+            loss = energy.mean() + self.pull_away * pull_away
+            return loss, {"g_loss": loss.detach(), "pull_away": pull_away.detach()}
+        loss = discriminator(fake, y).mean()
+        return loss, {"g_loss": loss.detach()}
+
+
+class BoundaryEquilibrium:
+    """BEGAN: L_D = L(x) - k_t L(G(z)), L_G = L(G(z)), with k_t steering E[L(G(z))] = gamma E[L(x)].
+
+    k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1) after every generator step; the
+    convergence measure M = L(x) + |gamma L(x) - L(G(z))| is logged. k_t lives in the
+    autoencoder discriminator's `equilibrium_k` buffer (k_0 = 0), so checkpoints keep it."""
+
+    name = "began"
+
+    def __init__(self, gamma: float = 0.5, lambda_k: float = 0.001):
+        if not 0 < gamma <= 1:
+            raise GankitError(f"BEGAN's gamma must be in (0, 1], got {gamma}")
+        if lambda_k < 0:
+            raise GankitError(f"BEGAN's lambda_k must be >= 0, got {lambda_k}")
+        self.gamma, self.lambda_k = float(gamma), float(lambda_k)
+
+    @staticmethod
+    def equilibrium_k(discriminator) -> torch.Tensor:
+        if not hasattr(discriminator, "equilibrium_k"):
+            raise GankitError("BEGAN needs its autoencoder discriminator (build it with --model began)")
+        return discriminator.equilibrium_k
+
+    def discriminator_loss(self, discriminator, real, fake, y_real=None, y_fake=None, rng=None, *,
+                           shard=None, penalty_discriminator=None):
+        k = self.equilibrium_k(discriminator)
+        real_energy = discriminator(real, y_real).mean()
+        fake_energy = discriminator(fake, y_fake).mean()
+        loss = real_energy - k * fake_energy
+        return loss, {"d_loss": loss.detach(), "energy_real": real_energy.detach(),
+                      "energy_fake": fake_energy.detach(), "k": k.detach().clone()}
+
+    def generator_loss(self, discriminator, fake, y=None):
+        loss = discriminator(fake, y).mean()
+        return loss, {"g_loss": loss.detach()}
+
+    @torch.no_grad()
+    def end_step(self, discriminator, logs: dict, average=None) -> dict:
+        """Update k_t from this step's L(x) (critic step) and L(G(z)) (generator step).
+
+        average: a function averaging a tensor over data-parallel ranks, so that every rank
+        takes the same k_t."""
+        balance = torch.stack([logs["energy_real"], logs["g_loss"]])
+        if average is not None:
+            balance = average(balance)
+        real_energy, fake_energy = balance[0], balance[1]
+        gap = self.gamma * real_energy - fake_energy
+        k = self.equilibrium_k(discriminator)
+        k.copy_((k + self.lambda_k * gap).clamp(0.0, 1.0))
+        return {"convergence": (real_energy + gap.abs()).detach()}
+
+
+def make_objective(config):
+    """The objective a resolved TrainConfig asks for."""
+    if config.model == "wgan-gp":
+        return WassersteinGP(gp_lambda=config.gp_lambda)
+    if config.model == "ebgan":
+        return EnergyMargin(margin=config.margin, pull_away=config.pull_away)
+    if config.model == "began":
+        return BoundaryEquilibrium(gamma=config.gamma, lambda_k=config.lambda_k)
+    if config.generators > 1:
+        return MultiGeneratorBCE()
+    return BCEObjective(generator_loss=config.generator_loss, label_smoothing=config.label_smoothing)

@@ -11,8 +11,11 @@ from .errors import GankitError
 SUFFIXES = (".npy", ".csv", ".png")
 
 
-def draw(run_dir, n: int, label: int | None = None, seed: int = 0, device: str = "cpu"):
-    """(samples, labels or None, record) from a run's newest checkpoint, seeded."""
+def draw(run_dir, n: int, label: int | None = None, seed: int = 0, device: str = "cpu",
+         with_generators: bool = False):
+    """(samples, labels or None, record) from a run's newest checkpoint, seeded.
+
+    with_generators: append which generator made each sample (None for single-generator runs)."""
     from .training import load_run
 
     if n < 1:
@@ -22,7 +25,8 @@ def draw(run_dir, n: int, label: int | None = None, seed: int = 0, device: str =
         raise GankitError(f"label {label} is outside the model's classes 0..{module.num_classes - 1}")
     rng = torch.Generator(device=device).manual_seed(seed)
     samples, labels = module.sample(n, y=label, rng=rng)
-    return samples.cpu(), (None if labels is None else labels.cpu()), record
+    out = samples.cpu(), (None if labels is None else labels.cpu()), record
+    return out + (module.generator_of(n),) if with_generators else out
 
 
 def class_rows(samples: torch.Tensor, labels: torch.Tensor, fill: float = 1.0):
@@ -43,7 +47,7 @@ def sample_to_file(run_dir, n: int, out, label: int | None = None, seed: int = 0
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:
         raise GankitError(f"cannot write samples to {out.name}; use one of {', '.join(SUFFIXES)}")
-    samples, labels, record = draw(run_dir, n, label, seed)
+    samples, labels, record, made_by = draw(run_dir, n, label, seed, with_generators=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     kind = record["spec"]["kind"]
     suffix = out.suffix.lower()
@@ -57,6 +61,8 @@ def sample_to_file(run_dir, n: int, out, label: int | None = None, seed: int = 0
         frame = pd.DataFrame(samples.numpy(), columns=columns)
         if labels is not None:
             frame["label"] = labels.numpy()
+        if made_by is not None:
+            frame["generator"] = made_by.numpy()
         frame.to_csv(out, index=False)
     elif kind == "images":
         from .imaging import save_grid
@@ -68,6 +74,7 @@ def sample_to_file(run_dir, n: int, out, label: int | None = None, seed: int = 0
         save_grid(samples, out, nrow=nrow, upscale=max(1, 32 // int(samples.shape[-1])))
     else:
         from .plots.training import save_scatter
-        save_scatter(out, samples.numpy(), title=f"{n} samples",
-                     labels=None if labels is None else labels.numpy())
+        colours = made_by if made_by is not None else labels
+        save_scatter(out, samples.numpy(), title=f"{n} samples" + (" by generator" if made_by is not None else ""),
+                     labels=None if colours is None else colours.numpy())
     return out

@@ -1,11 +1,33 @@
-"""`gankit experiment mode-collapse` end to end on a tiny budget, and its input checks."""
+"""`gankit experiment mode-collapse` end to end on a tiny budget, and its input checks.
+
+Under torchrun: one `torchrun --standalone --nproc_per_node=2` launch runs this file as a worker
+script (`--worker`, CPU, gloo), once through `run_mode_collapse` and once through the command
+line; the tests compare with the same experiment on one process (exactly: each process trains
+whole ensembles, see `plan_shards`) and check, with an audit hook on rank 1, that only rank 0
+writes.
+"""
+import contextlib
+import io
+import json
 import math
+import os
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from gankit.cli import main
 from gankit.experiments.mode_collapse import COLUMNS, plan_runs, run_mode_collapse
+
+HERE = Path(__file__).resolve()
+# 2 models x 1 mixture x 3 seeds, ensembles of at most 2: units gan[0,1], gan[2], wgan-gp[0,1],
+# wgan-gp[2], so each process trains a 2-member and a 1-member ensemble of different models
+SHARDED = dict(modes=[4], models=["gan", "wgan-gp"], seeds=3, steps=20, max_members=2, hidden=32,
+               batch_size=32, n_samples=400, report=False)
+SHARDED_CLI = ["experiment", "mode-collapse", "--modes", "4", "--models", "gan", "wgan-gp",
+               "--seeds", "3", "--steps", "3", "--max-members", "2", "--no-progress", "--no-report"]
 
 EXPECTED = ["data", "modes", "model", "remedy", "seed", "modes_captured", "hq", "reverse_kl",
             "material_coverage", "seconds"]
@@ -70,6 +92,149 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, word):
     assert len(err.splitlines()) == 1 and err.startswith("gankit: error:") and word in err
 
 
+def test_every_remedy_model_runs_in_one_table(tmp_path):
+    models = ["gan", "unrolled-gan", "mad-gan", "ebgan", "ebgan-pt", "began"]
+    frame = run_mode_collapse(data="ring8", models=models, seeds=1, steps=3, hidden=16,
+                              batch_size=32, n_samples=400, out=tmp_path / "mc", report=False)
+    assert frame["model"].tolist() == models and (frame["status"] == "ok").all()
+    assert frame["modes_captured"].notna().all()
+    text = (tmp_path / "mc" / "results.md").read_text()
+    for label in ("Unrolled GAN", "MAD-GAN", "EBGAN-PT", "BEGAN"):
+        assert label in text
+
+
+def test_family_flags_on_the_command_line(tmp_path):
+    out = tmp_path / "mc"
+    assert main(["experiment", "mode-collapse", "--data", "ring8", "--models", "gan", "unrolled-gan",
+                 "--unroll", "2", "--unroll-order", "first", "--seeds", "1", "--steps", "2",
+                 "--no-progress", "--no-report", "--out", str(out)]) == 0
+    configs = json.loads((out / "experiment.json").read_text())["configs"]
+    assert configs["unrolled-gan/none"]["unroll"] == 2 and configs["gan/none"]["unroll"] == 0
+    assert configs["unrolled-gan/none"]["unroll_order"] == "first"
+    assert main(["experiment", "mode-collapse", "--data", "ring8", "--models", "unrolled-gan",
+                 "--unroll", "-1", "--out", str(out)]) == 2
+
+
+def test_family_settings_change_only_their_family():
+    runs = plan_runs(data="ring8", models=["gan", "unrolled-gan", "mad-gan", "began"], seeds=1,
+                     steps=2, unroll=2, generators=3, gamma=0.7, hidden=16)
+    by_model = {r.model: r.config for r in runs}
+    assert (by_model["gan"].unroll, by_model["gan"].generators) == (0, 1)
+    assert by_model["unrolled-gan"].unroll == 2 and by_model["mad-gan"].generators == 3
+    assert by_model["began"].gamma == 0.7 and all(c.hidden == 16 for c in by_model.values())
+    # the autoencoder models take no remedy: they are left out of the remedy rows
+    runs = plan_runs(data="ring8", models=["gan", "ebgan"], remedies=["none", "pac"], seeds=1, steps=2)
+    assert [(r.model, r.remedy) for r in runs] == [("gan", "none"), ("gan", "pac"), ("ebgan", "none")]
+
+
 def test_missing_out_is_one_line(capsys):
     assert main(["experiment", "mode-collapse", "--steps", "1"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_shards_are_whole_units_that_train_many_regroups_alike():
+    """Every run on exactly one rank, each training unit whole on one rank, and a rank's runs
+    regroup (as train_many groups them) into exactly the units it was given."""
+    from gankit.experiments.mode_collapse import plan_shards, training_units
+    from gankit.training import prepare_data
+    # the loop-trained models (unrolled, autoencoder) are single units between the ensembles
+    runs = plan_runs([4, 8], ["gan", "unrolled-gan", "wgan-gp", "began", "cwgan-gp"], ["none", "pac"],
+                     seeds=5, steps=3, n_samples=400)
+    trains = [prepare_data(r.config)[0] for r in runs]
+    for vectorised in (True, False):
+        for max_members in (None, 1, 2, 3, 4, 7):
+            units = training_units(runs, trains, vectorised=vectorised, max_members=max_members)
+            for world in (1, 2, 3, 5):
+                shards = plan_shards(runs, trains, world, vectorised=vectorised,
+                                     max_members=max_members)
+                assert len(shards) == world and sorted(sum(shards, [])) == list(range(len(runs)))
+                owner = {i: r for r, shard in enumerate(shards) for i in shard}
+                for rank, shard in enumerate(shards):
+                    assert shard == sorted(shard)
+                    given = [u for u in units if owner[u[0]] == rank]
+                    assert all(owner[i] == rank for u in given for i in u)
+                    regrouped = training_units([runs[i] for i in shard], [trains[i] for i in shard],
+                                               vectorised=vectorised, max_members=max_members)
+                    assert sorted([shard[j] for j in u] for u in regrouped) == sorted(given)
+    # longest first to the least loaded: the SHARDED units split 1 + 1 each (wgan-gp costs more)
+    runs = plan_runs(**{k: v for k, v in SHARDED.items() if k not in ("max_members", "report")})
+    trains = [prepare_data(r.config)[0] for r in runs]
+    assert plan_shards(runs, trains, 2, max_members=2) == [[2, 3, 4], [0, 1, 5]]
+    assert plan_shards(runs, trains, 1, max_members=2) == [list(range(6))]
+
+
+# ------------------------------------------------------------------------ two processes
+def _worker(out: Path) -> None:
+    """Run by torchrun on each of 2 ranks: the experiment through Python and the command line."""
+    import faulthandler
+
+    from gankit import distributed
+    from support import LAUNCH_TIMEOUT, install_write_audit
+
+    faulthandler.dump_traceback_later(LAUNCH_TIMEOUT - 20, exit=True)   # a hang shows where it is
+    torch.set_num_threads(1)
+    rank = int(os.environ["RANK"])
+    writes: list[str] = []
+    if rank != 0:
+        install_write_audit([out / "api", out / "cli", out / "probe"], writes)
+        (out / "probe").mkdir()                          # proves the audit sees writes
+    with distributed.distributed_session("cpu") as ctx:
+        frame = run_mode_collapse(out=out / "api", **SHARDED)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = main([*SHARDED_CLI, "--out", str(out / "cli")])
+        record = {"rank": ctx.rank, "backend": ctx.backend, "cli_exit": code,
+                  "cli_stdout": printed.getvalue(), "writes": writes}
+    frame.to_pickle(out / f"frame.rank{rank}.pkl")
+    (out / f"worker.rank{rank}.json").write_text(json.dumps(record))
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory):
+    from support import torchrun_two
+    out = tmp_path_factory.mktemp("mode_collapse_two_ranks")
+    torchrun_two([str(HERE), "--worker", str(out)], cwd=HERE.parent)
+    return out
+
+
+def test_two_processes_give_the_one_process_table(two_ranks, tmp_path):
+    one = run_mode_collapse(out=tmp_path / "one", **SHARDED)
+    two = pd.read_pickle(two_ranks / "frame.rank0.pkl")
+    compared = [c for c in COLUMNS if c != "seconds"]           # seconds: timing
+    # exactly equal: each rank trains whole ensembles, as one process does
+    pd.testing.assert_frame_equal(two[compared], one[compared], check_exact=True)
+    # ... and every rank returns the same frame
+    other = pd.read_pickle(two_ranks / "frame.rank1.pkl")
+    pd.testing.assert_frame_equal(other[compared], two[compared], check_exact=True)
+    written = pd.read_csv(two_ranks / "api" / "results.csv")
+    pd.testing.assert_frame_equal(written[compared], pd.read_csv(tmp_path / "one" / "results.csv")[compared],
+                                  check_exact=True)
+    assert one.attrs["world_size"] == 1 and two.attrs["world_size"] == 2
+    assert [r["runs"] for r in two.attrs["ranks"]] == [3, 3]
+    assert two.attrs["cpu_seconds"] >= sum(r["cpu_seconds"] for r in two.attrs["ranks"])
+    record = json.loads((two_ranks / "api" / "experiment.json").read_text())
+    assert record["world_size"] == 2 and [r["runs"] for r in record["ranks"]] == [3, 3]
+    assert "2 torchrun processes" in (two_ranks / "api" / "results.md").read_text()
+    assert (two_ranks / "api" / "samples.png").stat().st_size > 1000
+
+
+def test_only_rank_zero_writes_and_prints(two_ranks):
+    records = [json.loads((two_ranks / f"worker.rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["rank"] for r in records] == [0, 1] and records[0]["backend"] == "gloo"
+    probe = [w for w in records[1]["writes"] if "probe" in w]
+    assert probe and all(w.startswith(("os.mkdir", "open")) for w in probe)   # the audit works
+    assert [w for w in records[1]["writes"] if w not in probe] == []        # rank 1 wrote nothing
+    assert {"results.csv", "results.md", "samples.png", "experiment.json"} <= \
+        {p.name for p in (two_ranks / "api").iterdir()}
+    # the command line under torchrun: both ranks succeed, rank 0 alone prints the table
+    assert [r["cli_exit"] for r in records] == [0, 0]
+    assert "runs in" in records[0]["cli_stdout"] and "over 2 processes" in records[0]["cli_stdout"]
+    assert "wgan-gp" in records[0]["cli_stdout"] and records[1]["cli_stdout"] == ""
+    cli = pd.read_csv(two_ranks / "cli" / "results.csv")
+    assert len(cli) == 6 and (cli["steps"] == 3).all()
+    assert json.loads((two_ranks / "cli" / "experiment.json").read_text())["world_size"] == 2
+
+
+if __name__ == "__main__" and "--worker" in sys.argv:
+    sys.path.insert(0, str(HERE.parent.parent))          # tests/, for `support`
+    _worker(Path(sys.argv[sys.argv.index("--worker") + 1]))

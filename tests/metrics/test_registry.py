@@ -5,12 +5,13 @@ import pytest
 
 from gankit.errors import GankitError
 from gankit.metrics import registry
-from gankit.metrics.registry import METRICS, get_metric, make_protocol, record
+from gankit.metrics.registry import METRICS, get_metric, make_protocol, ppl_protocol, record
 
 
 def test_every_metric_name_is_registered():
-    assert set(METRICS) == {"fid", "kid", "is", "prdc", "c2st", "diversity", "modes", "classes"}
+    assert set(METRICS) == {"fid", "kid", "is", "prdc", "c2st", "diversity", "modes", "classes", "ppl"}
     assert get_metric("fid") is registry.fid
+    assert get_metric("ppl") is registry.perceptual_path_length
     with pytest.raises(GankitError, match="unknown metric 'fd'"):
         get_metric("fd")
 
@@ -46,3 +47,13 @@ def test_protocol_must_say_how_the_number_was_made(tmp_path):
         record(tmp_path / "nope", "fid", 1.0, make_protocol(1, 1, "raw", "test", None))
     with pytest.raises(GankitError, match="cannot record"):
         record(tmp_path, "fid", object(), make_protocol(1, 1, "raw", "test", None))
+
+
+def test_ppl_is_recorded_with_its_paths_epsilon_and_space(tmp_path):
+    result = get_metric("ppl")(lambda z, y: 2 * z, 3, n_samples=20, epsilon=1e-3, rng=0)
+    record(tmp_path, "ppl", {"ppl": result["ppl"], "ppl_std": result["ppl_std"]},
+           ppl_protocol(result, seed=0))
+    protocol = json.loads((tmp_path / "metrics.json").read_text())["results"]["ppl"]["protocol"]
+    assert protocol == {"n_real": 0, "n_fake": 40, "features": "raw", "resize": None,
+                        "real_split": "none (generated samples only)", "n_paths": 20, "epsilon": 1e-3,
+                        "space": "raw", "percentiles": [1.0, 99.0], "sampling": "z-slerp", "seed": 0}

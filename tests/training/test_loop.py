@@ -30,7 +30,14 @@ def untrained_distance(run):
     dict(model="wgan-gp", n_critic=2, steps=400, lr_g=1e-3, lr_d=1e-3, gp_lambda=1.0),
     dict(model="gan", generator_loss="non-saturating", steps=300, lr_g=1e-3, lr_d=1e-3),
     dict(model="gan", generator_loss="minimax", steps=300, lr_g=1e-3, lr_d=1e-3),
-])
+    dict(model="gan", unroll=3, steps=200, lr_g=1e-3, lr_d=1e-3),
+    dict(model="gan", unroll=3, unroll_order="first", steps=200, lr_g=1e-3, lr_d=1e-3),
+    dict(model="gan", remedy="pac", unroll=2, steps=500),
+    dict(model="gan", generators=3, steps=600),
+    dict(model="ebgan", steps=300),
+    dict(model="ebgan", pull_away=0.1, steps=300),
+    dict(model="began", steps=1500),      # BEGAN moves slowly at first (k_t starts at 0)
+], ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items() if k not in ("steps", "lr_g", "lr_d")))
 def test_each_objective_trains_toward_the_data(tmp_path, settings):
     run = train_run(tiny(**settings), tmp_path / "run")
     assert all(math.isfinite(v) for v in run.result.last_losses.values())
@@ -130,3 +137,34 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     assert resumed.result.steps_done == 20
     for key, value in straight.module.state_dict().items():
         assert torch.equal(value, resumed.module.state_dict()[key]), key
+
+
+def test_began_keeps_k_in_the_unit_interval_logs_convergence_and_resumes_it(tmp_path):
+    run = train_run(tiny(model="began", steps=200, lambda_k=0.05, log_every=10, checkpoint_every=100,
+                         lr_decay="none"), tmp_path / "run")
+    from gankit.plots.training import read_losses
+    logged = read_losses(tmp_path / "run" / "losses.csv")
+    assert np.all((logged["k"] >= 0) & (logged["k"] <= 1)) and logged["k"].max() > 0
+    assert np.all(np.isfinite(logged["convergence"])) and len(logged["convergence"]) == 20
+    # k_t is training state: a run resumed from step 100 ends where the straight run ended
+    straight_k = run.module.discriminator.equilibrium_k.item()
+    train_run(tiny(model="began", steps=100, lambda_k=0.05, log_every=10, checkpoint_every=100,
+                   lr_decay="none"), tmp_path / "halves")
+    resumed = train_run(tiny(model="began", steps=200, lambda_k=0.05, log_every=10,
+                             checkpoint_every=100, lr_decay="none"), tmp_path / "halves", resume=True)
+    assert resumed.module.discriminator.equilibrium_k.item() == straight_k
+
+
+def test_three_generators_all_make_samples_and_the_run_shows_which(tmp_path):
+    import pandas as pd
+
+    from gankit.sampling import sample_to_file
+    run = train_run(tiny(model="gan", generators=3, steps=30), tmp_path / "run")
+    made_by = run.module.generator_of(300)
+    assert sorted(set(made_by.tolist())) == [0, 1, 2] and np.bincount(made_by.numpy()).tolist() == [100] * 3
+    samples, _ = run.module.sample(300, rng=torch.Generator().manual_seed(0))
+    # three different networks: the groups of samples they make differ
+    means = [samples[made_by == g].mean(0) for g in range(3)]
+    assert min(float((means[i] - means[j]).norm()) for i in range(3) for j in range(i)) > 1e-4
+    rows = pd.read_csv(sample_to_file(tmp_path / "run", 30, tmp_path / "s.csv"))
+    assert rows["generator"].tolist() == [0, 1, 2] * 10

@@ -19,6 +19,8 @@ numbers up to float rounding.
 
 Python: `run_mode_collapse(...) -> pandas.DataFrame`. Command line:
 `gankit experiment mode-collapse --modes 4 8 16 32 --models gan wgan-gp cwgan-gp --seeds 5 --out DIR`.
+Under `torchrun --nproc_per_node=N -m gankit experiment mode-collapse ...` the runs are spread over
+N processes, whole ensembles each (`plan_shards`), and rank 0 writes the same table.
 """
 from __future__ import annotations
 
@@ -44,8 +46,21 @@ MODELS = {  # experiment name -> TrainConfig settings
     "gan": {"model": "gan"},
     "wgan-gp": {"model": "wgan-gp"},
     "cwgan-gp": {"model": "wgan-gp", "conditional": True},
+    "unrolled-gan": {"model": "gan", "unroll": 5},              # Metz et al. 2017, K = 5
+    "mad-gan": {"model": "gan", "generators": 4},               # Ghosh et al. 2018
+    "ebgan": {"model": "ebgan"},                                # Zhao et al. 2017
+    "ebgan-pt": {"model": "ebgan", "pull_away": 0.1},           # ... with the pull-away term
+    "began": {"model": "began"},                                # Berthelot et al. 2017
 }
-MODEL_LABELS = {"gan": "vanilla GAN", "wgan-gp": "WGAN-GP", "cwgan-gp": "conditional WGAN-GP"}
+MODEL_LABELS = {"gan": "vanilla GAN", "wgan-gp": "WGAN-GP", "cwgan-gp": "conditional WGAN-GP",
+                "unrolled-gan": "Unrolled GAN", "mad-gan": "MAD-GAN", "ebgan": "EBGAN",
+                "ebgan-pt": "EBGAN-PT", "began": "BEGAN"}
+# Settings that belong to one family: given to the experiment (e.g. unroll=10), they change the
+# models that own them and no other (the vanilla GAN row stays a vanilla GAN).
+MODEL_OPTIONS = {"unroll": ("unrolled-gan",), "unroll_order": ("unrolled-gan",),
+                 "generators": ("mad-gan",), "margin": ("ebgan", "ebgan-pt"),
+                 "pull_away": ("ebgan", "ebgan-pt"), "code_dim": ("ebgan", "ebgan-pt", "began"),
+                 "gamma": ("began",), "lambda_k": ("began",)}
 REMEDIES = {"none": None, "minibatch": "minibatch", "pac": "pac"}
 DATA = ("blobs", "ring8", "grid25")
 DEFAULT_MODES = (4, 8, 16, 32)
@@ -174,17 +189,25 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
     unknown = sorted(set(settings) - set(TrainConfig.__dataclass_fields__))
     if unknown:
         raise GankitError(f"unknown training setting(s) {unknown}")
+    common = {k: v for k, v in settings.items() if k not in MODEL_OPTIONS}
     runs = []
     for model in models:
+        own = {k: v for k, v in settings.items() if model in MODEL_OPTIONS.get(k, ())}
         for remedy in remedies:
+            if REMEDIES[remedy] is not None and MODELS[model]["model"] in ("ebgan", "began"):
+                continue      # packing and minibatch features modify a scoring discriminator
             for name, k in datasets:
                 for seed in seed_list:
                     values = dict(progress=False, tensorboard=False)
-                    values.update(settings)
+                    values.update(common)
                     values.update(data=name, seed=seed, steps=steps, remedy=REMEDIES[remedy],
                                   **MODELS[model])
+                    values.update(own)
                     config = TrainConfig(**values).resolve("points")
                     runs.append(Run(name, k, model, remedy, seed, config))
+    if not runs:
+        raise GankitError("no run to do: the autoencoder models (ebgan, began) take no remedy; "
+                          "add --remedies none")
     return runs
 
 
@@ -227,6 +250,53 @@ def evaluate_run(module, train: Dataset, seed: int) -> tuple[dict, np.ndarray]:
 # ------------------------------------------------------------------------------ the experiment
 
 
+def training_units(runs: Sequence[Run], trains: Sequence[Dataset], *, vectorised: bool = True,
+                   device: str = "cpu", max_members: int | None = None) -> list[list[int]]:
+    """The units `train_many` trains as a whole, as indices into `runs` (see
+    gankit.training.ensemble.training_units: vectorised ensembles, then single runs)."""
+    from ..training.ensemble import training_units as units_of
+
+    return units_of([r.config for r in runs], trains, vectorised=vectorised, device=device,
+                    max_members=max_members)
+
+
+def plan_shards(runs: Sequence[Run], trains: Sequence[Dataset], world_size: int, *,
+                vectorised: bool = True, device: str = "cpu",
+                max_members: int | None = None) -> list[list[int]]:
+    """Which runs each of `world_size` processes trains: a list per rank of indices into `runs`,
+    each in plan order.
+
+    Whole training units (`training_units`: the ensembles one process would train, or single
+    runs) go to the ranks, never parts of one: longest first, each to the rank with the least
+    work so far (ties to the lower rank), so every rank computes exactly what one process
+    computes for those runs and the table does not depend on the number of processes.
+    Splitting an ensemble's seeds over ranks is not exact: an ensemble of one member takes a
+    different matrix-product kernel for the critic's one-output layer than a larger ensemble,
+    and conditional ensembles pad the labels to the most classes among their members, so a
+    member's weights would differ from the one-process run by float rounding (1e-8 to 1e-7
+    after 20 steps, measured), which adversarial training can amplify (see docs/distributed.md,
+    "Experiments on several processes"). The ranks receive the units' indices in plan order, so
+    `train_many` on a rank's runs regroups them into the same units (`group_members` keeps
+    plan order and cuts each group into max_members blocks from its start: a rank's blocks of
+    a group are full blocks, and the group's last block comes last).
+    """
+    from ..training.ensemble import _unit_cost
+
+    world_size = int(world_size)
+    if world_size < 1:
+        raise GankitError(f"world size must be at least 1, got {world_size}")
+    units = training_units(runs, trains, vectorised=vectorised, device=device,
+                           max_members=max_members)
+    costs = [_unit_cost([runs[i].config for i in u], [trains[i] for i in u]) for u in units]
+    load = [0.0] * world_size
+    shards: list[list[int]] = [[] for _ in range(world_size)]
+    for u in sorted(range(len(units)), key=lambda u: (-costs[u], u)):
+        rank = min(range(world_size), key=lambda r: (load[r], r))
+        load[rank] += costs[u]
+        shards[rank].extend(units[u])
+    return [sorted(s) for s in shards]
+
+
 def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str] = DEFAULT_MODELS,
                       remedies: Sequence[str] = ("none",), data: str = "blobs",
                       seeds: int | Sequence[int] = DEFAULT_SEEDS, steps: int | None = None, *,
@@ -244,67 +314,105 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
     out: folder for results.csv, results.md, samples.png, experiment.json (and report.html).
     settings: further TrainConfig fields applied to every run (tests use tiny networks).
 
-    The frame's attrs hold "wall_seconds", "cpu_seconds", "train_seconds", "steps", "vectorised"
-    and "files".
+    Under torchrun (a torch.distributed process group of several processes, e.g. joined with
+    `gankit.distributed.distributed_session`), every rank trains and scores its share of the
+    runs (`plan_shards`: whole ensembles), the rows are gathered, and every rank returns the
+    same frame, equal to the one-process frame except for the timing column `seconds`; only
+    rank 0 writes `out`. Every rank must call this with the same arguments.
+
+    The frame's attrs hold "wall_seconds", "cpu_seconds" (summed over processes),
+    "train_seconds" (the slowest process), "steps", "vectorised", "world_size", "ranks" (per
+    process: runs, train_seconds, cpu_seconds) and "files" (empty on ranks other than 0).
     """
+    from .. import distributed
     from ..models import DataSpec
     from ..training import build_module, prepare_data
     from ..training.ensemble import train_many
 
     runs = plan_runs(modes, models, remedies, data, seeds, steps, **settings)
+    sharded = distributed.is_active()
+    rank, world = (distributed.get_rank(), distributed.get_world_size()) if sharded else (0, 1)
     out = Path(out) if out is not None else None
     if out is not None:
         if out.exists() and not out.is_dir():
             raise GankitError(f"--out {out} exists and is not a folder")
-        out.mkdir(parents=True, exist_ok=True)
+        if rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
 
-    trains, modules = [], []
-    for run in runs:
-        train, _ = prepare_data(run.config)
-        trains.append(train)
-        modules.append(build_module(run.config, DataSpec.of(train)))
+    # every rank prepares every run's data (cheap, and what the units are made of); modules
+    # only for its own runs
+    trains = [prepare_data(run.config)[0] for run in runs]
+    if sharded:
+        mine = plan_shards(runs, trains, world, vectorised=not one_by_one, device=device,
+                           max_members=max_members)[rank]
+    else:
+        mine = list(range(len(runs)))
+    modules = [build_module(runs[i].config, DataSpec.of(trains[i])) for i in mine]
+    prefix = f"[rank {rank}] " if rank else ""
 
     def report_group(group, results):
         if progress:
-            first = runs[group[0]]
+            first = runs[mine[group[0]]]
             label = f"{first.model}" + ("" if first.remedy == "none" else f" + {first.remedy}")
-            print(f"gankit: trained {len(group)} run(s) of {label} in "
+            print(f"{prefix}gankit: trained {len(group)} run(s) of {label} in "
                   f"{results[0].group_seconds:.1f} s", file=sys.stderr, flush=True)
 
     train_t0 = time.perf_counter()
-    results = train_many(modules, trains, [r.config for r in runs], vectorised=not one_by_one,
-                         device=device, max_members=max_members, workers=workers,
-                         progress=progress and workers == 1, on_group=report_group)
+    results = train_many(modules, [trains[i] for i in mine], [runs[i].config for i in mine],
+                         vectorised=not one_by_one, device=device, max_members=max_members,
+                         workers=workers, progress=progress and workers == 1 and rank == 0,
+                         on_group=report_group) if mine else []
     train_seconds = time.perf_counter() - train_t0
 
-    rows, pictures = [], {}
-    for run, module, train, result in zip(runs, modules, trains, results):
+    rows, pictures = {}, {}        # run index -> row; cell -> (run index, samples)
+    for i, module, result in zip(mine, modules, results):
+        run, train = runs[i], trains[i]
         scores, samples = evaluate_run(module, train, run.seed)
         if result.diverged:
             scores = {k: math.nan for k in scores}
             status = f"diverged at step {result.diverged_at}"
         else:
             status = "ok"
-        rows.append({"data": run.data, "modes": run.modes, "model": run.model, "remedy": run.remedy,
-                     "seed": run.seed, **scores, "seconds": result.seconds,
-                     "steps": run.config.total_steps(len(train)), "status": status})
+        rows[i] = {"data": run.data, "modes": run.modes, "model": run.model, "remedy": run.remedy,
+                   "seed": run.seed, **scores, "seconds": result.seconds,
+                   "steps": run.config.total_steps(len(train)), "status": status}
         cell = (run.model, run.remedy, run.data)
         if cell not in pictures and not result.diverged:
-            pictures[cell] = (samples, train)
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-    frame.attrs.update({"wall_seconds": wall, "cpu_seconds": cpu, "train_seconds": train_seconds,
+            pictures[cell] = (i, samples)       # this rank's first good run of the cell
+    # one message per rank: its rows, at most one picture per cell, its times
+    parts = distributed.gather_objects({"rows": rows, "pictures": pictures, "runs": len(mine),
+                                        "train_seconds": train_seconds,
+                                        "cpu_seconds": cpu_seconds() - cpu0})
+    rows = {i: row for part in parts for i, row in part["rows"].items()}
+    cells: dict[tuple, tuple[int, np.ndarray]] = {}
+    for part in parts:
+        for cell, (i, samples) in part["pictures"].items():
+            if cell not in cells or i < cells[cell][0]:
+                cells[cell] = (i, samples)       # the first good run of the cell in plan order
+    pictures = {cell: (samples, trains[i]) for cell, (i, samples) in cells.items()}
+    frame = pd.DataFrame([rows[i] for i in range(len(runs))], columns=COLUMNS)
+    ranks = [{"runs": p["runs"], "train_seconds": p["train_seconds"], "cpu_seconds": p["cpu_seconds"]}
+             for p in parts]
+    others_cpu = sum(p["cpu_seconds"] for j, p in enumerate(parts) if j != rank)
+
+    def cpu_total():
+        return cpu_seconds() - cpu0 + others_cpu
+
+    frame.attrs.update({"wall_seconds": time.perf_counter() - wall0, "cpu_seconds": cpu_total(),
+                        "train_seconds": max(p["train_seconds"] for p in parts),
                         "steps": runs[0].config.steps, "vectorised": not one_by_one,
-                        "workers": workers,
-                        "threads": torch.get_num_threads(), "files": {}})
-    if out is not None:
+                        "workers": workers, "threads": torch.get_num_threads(),
+                        "world_size": world, "ranks": ranks, "files": {}})
+    if out is not None and rank == 0:
         files = write_outputs(frame, runs, pictures, out, report=report)
         frame.attrs["files"] = {k: str(v) for k, v in files.items()}
         # the total time includes writing the files
         frame.attrs["wall_seconds"] = time.perf_counter() - wall0
-        frame.attrs["cpu_seconds"] = cpu_seconds() - cpu0
+        frame.attrs["cpu_seconds"] = cpu_total()
         _write_json(out / "experiment.json", frame, runs)
+    if sharded:
+        distributed.barrier()        # every rank returns once the files are written
     return frame
 
 
@@ -349,8 +457,11 @@ def results_markdown(frame: pd.DataFrame, runs: Sequence[Run] | None = None) -> 
         f"{attrs.get('cpu_seconds', float('nan')):.1f} s CPU (training "
         f"{attrs.get('train_seconds', float('nan')):.1f} s wall; "
         f"{'vectorised ensembles' if attrs.get('vectorised', True) else 'one run after the other'}, "
-        f"{attrs.get('workers', 1)} process(es) with {attrs.get('threads', torch.get_num_threads())} "
-        "torch thread(s) each).",
+        + (f"{attrs.get('workers', 1)} process(es) with {attrs.get('threads', torch.get_num_threads())} "
+           "torch thread(s) each)." if attrs.get("world_size", 1) == 1 else
+           f"{attrs['world_size']} torchrun processes, each training whole ensembles with "
+           f"{attrs.get('workers', 1)} process(es) of {attrs.get('threads', torch.get_num_threads())} "
+           "torch thread(s); CPU time summed over them, training wall time of the slowest)."),
         "",
         "Metrics (standard definitions of VEEGAN and PacGAN): 2,500 samples per run; a sample is "
         "high quality (HQ) if it lies within 3 standard deviations of its nearest mode centre; a mode "
@@ -526,6 +637,9 @@ def _write_json(path: Path, frame: pd.DataFrame, runs: Sequence[Run]) -> None:
         "cpu_seconds": round(frame.attrs.get("cpu_seconds", 0.0), 3),
         "train_seconds": round(frame.attrs.get("train_seconds", 0.0), 3),
         "torch_threads": torch.get_num_threads(),
+        "world_size": frame.attrs.get("world_size", 1),
+        "ranks": [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}
+                  for r in frame.attrs.get("ranks", [])],
         "eval_samples": EVAL_SAMPLES,
         "material_samples": MATERIAL_SAMPLES,
         "configs": {f"{r.model}/{r.remedy}": {k: v for k, v in r.config.to_dict().items()
@@ -539,6 +653,9 @@ def _write_json(path: Path, frame: pd.DataFrame, runs: Sequence[Run]) -> None:
 # ------------------------------------------------------------------------------ command line
 
 
+FAMILY_FLAGS = ("unroll", "unroll_order", "generators", "margin", "gamma")
+
+
 def register(experiment_subparsers) -> None:
     """Adds `gankit experiment mode-collapse`."""
     p = experiment_subparsers.add_parser(
@@ -549,18 +666,28 @@ def register(experiment_subparsers) -> None:
     p.add_argument("--modes", nargs="+", default=[str(k) for k in DEFAULT_MODES], metavar="K",
                    help="mode counts of the blobs mixtures (default 4 8 16 32; ignored for ring8/grid25)")
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
-                   help="gan, wgan-gp, cwgan-gp (conditional WGAN-GP on the mode labels)")
+                   help="gan, wgan-gp, cwgan-gp (conditional WGAN-GP on the mode labels), "
+                        "unrolled-gan, mad-gan, ebgan, ebgan-pt, began")
     p.add_argument("--remedies", nargs="+", default=["none"], metavar="REMEDY",
                    help="none, minibatch (minibatch discrimination), pac (PacGAN, 4 samples)")
     p.add_argument("--data", default="blobs", help="blobs (with --modes), ring8 or grid25")
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per configuration (0..N-1)")
     p.add_argument("--steps", type=int, help=f"generator steps per run (default {DEFAULT_STEPS})")
+    family = p.add_argument_group("settings of one model family (the other rows keep their defaults)")
+    family.add_argument("--unroll", type=int, metavar="K", help="unrolled-gan: look-ahead steps (default 5)")
+    family.add_argument("--unroll-order", choices=("second", "first"), help="unrolled-gan: gradient order")
+    family.add_argument("--generators", type=int, metavar="N", help="mad-gan: generators (default 4)")
+    family.add_argument("--margin", type=float, help="ebgan, ebgan-pt: energy margin")
+    family.add_argument("--gamma", type=float, help="began: diversity ratio")
     p.add_argument("--one-by-one", action="store_true",
                    help="train runs one after the other with the ordinary loop (same numbers, slower)")
     p.add_argument("--max-members", type=int, help="largest vectorised ensemble (default: no cap)")
     p.add_argument("--workers", type=int, default=1,
                    help="train this many ensembles at once in worker processes (default 1)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: cuda:LOCAL_RANK)")
+    p.add_argument("--backend", choices=("auto", "gloo", "nccl"), default="auto",
+                   help="torch.distributed backend under torchrun (auto: nccl on CUDA, gloo on CPU); "
+                        "each process trains whole ensembles, see docs/distributed.md")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
     p.add_argument("--no-report", dest="report", action="store_false", help="skip report.html")
     p.add_argument("--out", help="folder for the results")
@@ -574,12 +701,26 @@ def _cmd_mode_collapse(args) -> int:
         raise GankitError(f"--max-members must be at least 1, got {args.max_members}")
     if args.workers < 1:
         raise GankitError(f"--workers must be at least 1, got {args.workers}")
-    frame = run_mode_collapse(modes=args.modes, models=args.models, remedies=args.remedies,
-                              data=args.data, seeds=args.seeds, steps=args.steps,
-                              one_by_one=args.one_by_one, out=args.out, device=args.device,
-                              max_members=args.max_members, workers=args.workers,
-                              progress=args.progress,
-                              report=args.report)
+    from .. import distributed
+
+    def run(device):
+        return run_mode_collapse(modes=args.modes, models=args.models, remedies=args.remedies,
+                                 data=args.data, seeds=args.seeds, steps=args.steps,
+                                 one_by_one=args.one_by_one, out=args.out, device=device,
+                                 max_members=args.max_members, workers=args.workers,
+                                 progress=args.progress, report=args.report,
+                                 **{k: getattr(args, k) for k in FAMILY_FLAGS
+                                    if getattr(args, k) is not None})
+
+    if distributed.launched_by_torchrun() and distributed.env_ranks()[1] > 1:
+        # started by torchrun with several processes: join the group (as `gankit train` does),
+        # each rank trains its share of the runs, rank 0 writes and prints; leave the group
+        with distributed.distributed_session(args.device, backend=getattr(args, "backend", None)) as ctx:
+            frame = run(str(ctx.device))
+        if not ctx.is_main:
+            return 0
+    else:
+        frame = run(args.device)
     summary = summarise(frame)
     for _, r in summary.iterrows():
         remedy = "" if r["remedy"] == "none" else f" + {r['remedy']}"
@@ -587,7 +728,9 @@ def _cmd_mode_collapse(args) -> int:
               f" / {r['modes']}  HQ {_pm(r['hq_mean'], r['hq_std'], scale=100)} %  "
               f"rKL {_pm(r['reverse_kl_mean'], r['reverse_kl_std'], '{:.3f}')}")
     files = frame.attrs.get("files", {})
+    processes = frame.attrs.get("world_size", 1)
     print(f"{len(frame)} runs in {frame.attrs['wall_seconds']:.1f} s wall "
-          f"({frame.attrs['cpu_seconds']:.1f} s CPU); wrote "
+          f"({frame.attrs['cpu_seconds']:.1f} s CPU"
+          + (f" over {processes} processes" if processes > 1 else "") + "); wrote "
           + ", ".join(str(v) for v in files.values()))
     return 0

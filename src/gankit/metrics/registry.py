@@ -2,9 +2,10 @@
 
 A number without its protocol cannot be compared with anyone else's, so `record` refuses a
 result whose protocol lacks the sample counts, the feature extractor, the real split and the
-resizing. Every result is appended to `metrics.jsonl` (the history) and merged into
-`metrics.json` (the latest value per metric), which is replaced atomically so a reader never
-sees half a file.
+resizing; perceptual path length reads no real data, so `ppl_protocol` records n_real 0, says
+so in the real split, and adds its paths, epsilon and space. Every result is appended to
+`metrics.jsonl` (the history) and merged into `metrics.json` (the latest value per metric),
+which is replaced atomically so a reader never sees half a file.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .classes import class_distribution
 from .diversity import diversity
 from .fid import fid, inception_score, kid
 from .modes import mode_metrics
+from .ppl import perceptual_path_length
 from .prdc import prdc
 
 METRICS: dict[str, Callable[..., Any]] = {
@@ -34,6 +36,7 @@ METRICS: dict[str, Callable[..., Any]] = {
     "diversity": diversity,
     "modes": mode_metrics,
     "classes": class_distribution,
+    "ppl": perceptual_path_length,
 }
 
 REQUIRED_PROTOCOL = ("n_real", "n_fake", "features", "real_split", "resize")
@@ -52,6 +55,16 @@ def make_protocol(n_real: int, n_fake: int, features: str, real_split: str, resi
     """A protocol dict with the required fields (and anything else worth recording, e.g. seed, k)."""
     return {"n_real": int(n_real), "n_fake": int(n_fake), "features": str(features),
             "real_split": str(real_split), "resize": resize, **extra}
+
+
+def ppl_protocol(result: dict, resize: str | None = None, **extra: Any) -> dict:
+    """The protocol of a `perceptual_path_length` result: two generated samples per path, no real
+    data, and the settings a PPL is only comparable under (epsilon, space, band, sampling)."""
+    paths = int(result["n_samples"])
+    return make_protocol(n_real=0, n_fake=2 * paths, features=result["space"],
+                         real_split="none (generated samples only)", resize=resize, n_paths=paths,
+                         epsilon=result["epsilon"], space=result["space"],
+                         percentiles=result["percentiles"], sampling=result["sampling"], **extra)
 
 
 def _jsonable(value: Any) -> Any:

@@ -3,9 +3,12 @@
 Both follow the one interface the training loop relies on: `generator(z, y=None) -> x` with
 `latent_dim`, `num_classes`, `sample_shape`; `discriminator(x, y=None) -> scores (B/pac, 1)`.
 Conditioning concatenates a label embedding to the input, as in the reference material.
+`MLPAutoencoderDiscriminator` is the energy-based discriminator of EBGAN and BEGAN: its score is
+a reconstruction error, (B, 1) like the others.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from .layers import LabelConcat, MinibatchDiscrimination, pack
@@ -44,7 +47,7 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     def __init__(self, in_features: int, hidden: int = 128, depth: int = 3, num_classes: int = 0,
                  embed_dim: int | None = None, activation: str = "leaky_relu", pac: int = 1,
-                 minibatch_features: int = 0, minibatch_kernel_dim: int = 8):
+                 minibatch_features: int = 0, minibatch_kernel_dim: int = 8, outputs: int = 1):
         super().__init__()
         self.num_classes, self.pac = num_classes, pac
         self.condition = LabelConcat(num_classes, embed_dim) if num_classes else None
@@ -52,7 +55,8 @@ class MLPDiscriminator(nn.Module):
         self.body = _hidden_stack(width * pac, hidden, depth, activation)
         self.minibatch = (MinibatchDiscrimination(hidden, minibatch_features, minibatch_kernel_dim)
                           if minibatch_features else None)
-        self.head = nn.Linear(hidden + minibatch_features, 1)
+        # outputs > 1: one logit per class of source (MAD-GAN: each generator, then real)
+        self.head = nn.Linear(hidden + minibatch_features, outputs)
 
     def forward(self, x, y=None):
         if self.condition is not None:
@@ -61,3 +65,42 @@ class MLPDiscriminator(nn.Module):
         if self.minibatch is not None:
             h = self.minibatch(h)
         return self.head(h)
+
+
+class MLPAutoencoderDiscriminator(nn.Module):
+    """An autoencoder whose per-sample reconstruction error is the energy (EBGAN, BEGAN).
+
+    energy "l2": mean squared error over features (EBGAN, Zhao et al. 2017); "l1": mean absolute
+    error (BEGAN, Berthelot et al. 2017). Low energy means "looks real". Conditional models feed
+    the label embedding to both encoder and decoder, so the energy is that of x given y.
+    """
+
+    def __init__(self, in_features: int, hidden: int = 128, depth: int = 3, code_dim: int = 32,
+                 num_classes: int = 0, embed_dim: int | None = None, energy: str = "l2",
+                 activation: str = "leaky_relu"):
+        super().__init__()
+        if energy not in ("l1", "l2"):
+            raise ValueError(f"unknown energy {energy!r}")
+        self.num_classes, self.energy_kind, self.pac = num_classes, energy, 1
+        self.condition = LabelConcat(num_classes, embed_dim) if num_classes else None
+        extra = self.condition.embed_dim if num_classes else 0
+        encoder_depth = max(1, depth // 2 + depth % 2)
+        self.encoder = nn.Sequential(_hidden_stack(in_features + extra, hidden, encoder_depth, activation),
+                                     nn.Linear(hidden, code_dim))
+        self.decoder = nn.Sequential(_hidden_stack(code_dim + extra, hidden, max(1, depth - encoder_depth),
+                                                   activation), nn.Linear(hidden, in_features))
+        # BEGAN's equilibrium variable k_t (k_0 = 0): training state the checkpoints must carry
+        self.register_buffer("equilibrium_k", torch.zeros(()))
+
+    def encode(self, x, y=None):
+        return self.encoder(x if self.condition is None else self.condition(x, y))
+
+    def energy_and_code(self, x, y=None):
+        code = self.encode(x, y)
+        reconstruction = self.decoder(code if self.condition is None else self.condition(code, y))
+        error = reconstruction - x
+        energy = error.square() if self.energy_kind == "l2" else error.abs()
+        return energy.mean(dim=1, keepdim=True), code
+
+    def forward(self, x, y=None):
+        return self.energy_and_code(x, y)[0]

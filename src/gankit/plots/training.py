@@ -62,7 +62,8 @@ def save_loss_curves(csv_paths: dict[str, Path] | Path, path, title: str = "loss
         columns = read_losses(csv_path)
         if "step" not in columns:
             continue
-        for key in ("d_loss", "g_loss", "wasserstein", "gradient_penalty"):
+        # BEGAN also logs its convergence measure and k_t (Berthelot et al. plot both)
+        for key in ("d_loss", "g_loss", "wasserstein", "gradient_penalty", "convergence", "k"):
             if key in columns and np.isfinite(columns[key]).any():
                 label = f"{run_name} {key}".strip()
                 ax.plot(columns["step"], columns[key], label=label, linewidth=1)

@@ -60,7 +60,7 @@ from .loop import LoopResult, rank_seed, training_loop
 
 __all__ = ["EnsembleLinear", "EnsembleEmbedding", "EnsembleMinibatchDiscrimination",
            "EnsembleGenerator", "EnsembleDiscriminator", "EnsembleResult", "ensemble_key",
-           "group_members", "train_ensemble", "train_many"]
+           "group_members", "train_ensemble", "train_many", "training_units", "vectorisable"]
 
 # pairwise minibatch-discrimination tensors are (E, B, B, kernels, dim); cap their size per group
 _MINIBATCH_FLOATS_PER_GROUP = 48_000_000
@@ -314,6 +314,13 @@ class EnsembleDiscriminator(nn.Module):
 
 
 # --------------------------------------------------------------------------- grouping
+
+
+def vectorisable(config: TrainConfig) -> bool:
+    """Whether `train_ensemble` can train this member: the MLP GANs with BCE or WGAN-GP; the
+    look-ahead (unroll), multi-generator and autoencoder models train with the loop."""
+    return (config.net == "mlp" and config.model in ("gan", "wgan-gp") and not config.unroll
+            and config.generators == 1)
 
 
 def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:
@@ -575,7 +582,23 @@ def _unit_cost(configs: Sequence[TrainConfig], datasets: Sequence[Dataset]) -> f
     # forward-pass equivalents per generator step: critic steps on (real, fake[, interpolates])
     c = configs[0]
     per_step = c.n_critic * (3 if c.model == "wgan-gp" else 2) + 2
-    return len(configs) * c.total_steps(len(datasets[0])) * per_step
+    # each look-ahead step is about a critic step and its backward (x3 through second order)
+    per_step += c.unroll * (6 if c.unroll_order == "second" else 2)
+    return len(configs) * c.total_steps(len(datasets[0])) * per_step * c.generators
+
+
+def training_units(configs: Sequence[TrainConfig], datasets: Sequence[Dataset], *,
+                   vectorised: bool = True, device: str | torch.device = "cpu",
+                   max_members: int | None = None) -> list[list[int]]:
+    """What `train_many` trains as a whole, as lists of member indices: the vectorised
+    ensembles (`group_members` over the `vectorisable` members, in order), then one unit per
+    member that trains with the loop (all of them when `vectorised` is False)."""
+    fused = [i for i in range(len(configs)) if vectorised and vectorisable(configs[i])]
+    units = [[fused[j] for j in group] for group in
+             group_members([configs[i] for i in fused], [datasets[i] for i in fused], device,
+                           max_members)] if fused else []
+    alone = set(fused)
+    return units + [[i] for i in range(len(configs)) if i not in alone]
 
 
 def train_many(modules: Sequence[GANModule], datasets: Sequence[Dataset],
@@ -587,20 +610,21 @@ def train_many(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     """Train every member, in place; results in the members' order.
 
     vectorised=True groups compatible members (`group_members`) and trains each group with
-    `train_ensemble`; vectorised=False calls `training_loop` for one member after the other (a
-    diverged member is reported, not raised). Both compute the same numbers up to float rounding.
+    `train_ensemble`; vectorised=False, and members that are not `vectorisable`, are trained
+    with `training_loop` one after the other (a diverged member is reported, not raised). Both compute the same numbers up to float rounding.
     workers > 1 trains groups (or members) in that many worker processes at once, largest
     first, each with this process's torch thread count; the trained weights come back into
     `modules`. Results do not depend on `workers`.
     """
     results: list[EnsembleResult | None] = [None] * len(modules)
-    if vectorised:
-        units = group_members(configs, datasets, device, max_members)
-    else:
-        units = [[i] for i in range(len(modules))]
+    units = training_units(configs, datasets, vectorised=vectorised, device=device,
+                           max_members=max_members)
 
     def pick(unit):
         return [modules[i] for i in unit], [datasets[i] for i in unit], [configs[i] for i in unit]
+
+    def fuse(unit):
+        return vectorised and vectorisable(configs[unit[0]])
 
     def finish(unit, out):
         for i, result in zip(unit, out):
@@ -611,7 +635,7 @@ def train_many(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     workers = max(1, int(workers))
     if workers == 1 or len(units) == 1:
         for unit in units:
-            finish(unit, _train_unit(*pick(unit), vectorised, device, progress))
+            finish(unit, _train_unit(*pick(unit), fuse(unit), device, progress))
         return results  # type: ignore[return-value]
 
     import multiprocessing
@@ -622,7 +646,7 @@ def train_many(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     context = multiprocessing.get_context("spawn")   # no fork of a process with OpenMP threads
     with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context,
                              initializer=_worker_init, initargs=(torch.get_num_threads(),)) as pool:
-        futures = {pool.submit(_train_unit_remote, *pick(unit), vectorised, str(device)): unit
+        futures = {pool.submit(_train_unit_remote, *pick(unit), fuse(unit), str(device)): unit
                    for unit in units}
         for future in as_completed(futures):
             unit = futures[future]

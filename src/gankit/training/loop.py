@@ -27,17 +27,12 @@ from ..config import TrainConfig
 from ..data.dataset import Dataset
 from ..errors import GankitError, TrainingDiverged
 from ..models import GANModule
-from ..objectives import BCEObjective, WassersteinGP
+from ..objectives import make_objective
 from .checkpoint import checkpoint_path, list_checkpoints, load_checkpoint, prune_checkpoints, restore, save_checkpoint
 from .run_dir import RunWriter
+from .unrolled import unrolled_generator_loss
 
 SNAPSHOT_SAMPLES = {"points": 1000, "table": 1000}
-
-
-def make_objective(config: TrainConfig):
-    if config.model == "wgan-gp":
-        return WassersteinGP(gp_lambda=config.gp_lambda)
-    return BCEObjective(generator_loss=config.generator_loss, label_smoothing=config.label_smoothing)
 
 
 def make_optimizers(module: GANModule, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
@@ -98,7 +93,8 @@ class _Snapshots:
     """Fixed noise (its own generator, so snapshots never disturb training) and the picture.
 
     Images: a grid with one row per class (8 samples each) for conditional models, 8 x 8
-    otherwise; points: a scatter over the real data. Each picture is also logged as a
+    otherwise; points: a scatter over the real data, coloured by class or, with several
+    generators, by the generator that made each point. Each picture is also logged as a
     TensorBoard image ("samples") when the run writes TensorBoard events.
     """
 
@@ -118,6 +114,10 @@ class _Snapshots:
             n = SNAPSHOT_SAMPLES.get(data.kind, 1000)
             self.labels = (torch.arange(n) % classes).to(device) if classes else None
         self.z = torch.randn(n, module.generator.latent_dim, generator=gen).to(device)
+        # scatter colours: which generator made each point (MAD-GAN), else the class
+        made_by = module.generator_of(n)
+        self.colours = made_by.numpy() if made_by is not None else (
+            None if self.labels is None else self.labels.cpu().numpy())
         self.real = data.x[:2000].cpu().numpy()
         self.limits = None
         if data.kind == "points":
@@ -139,9 +139,8 @@ class _Snapshots:
         else:
             from ..plots.training import save_scatter
             fake = (module.scaler.inverse(x) if module.scaler is not None else x).cpu().numpy()
-            labels = None if self.labels is None else self.labels.cpu().numpy()
             save_scatter(path, fake, self.real, title=f"step {step}", limits=self.limits,
-                         labels=labels)
+                         labels=self.colours)
         self._log_image(path, step)
 
     def _log_image(self, path, step: int) -> None:
@@ -188,6 +187,9 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
             sync_gradients = distributed.all_reduce_gradients
     writer = writer or RunWriter("", enabled=False)
     objective = make_objective(config)
+    if config.model in ("ebgan", "began") and (options.amp or options.compile):
+        raise GankitError(f"--amp and --compile are for the scoring discriminators; {config.model}'s "
+                          "autoencoder discriminator runs in float32, eagerly: drop them")
     module.to(device)
     x = data.x.to(device)
     y = data.y.to(device) if (config.conditional and data.y is not None) else None
@@ -256,6 +258,8 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     if world_size > 1:
         d_kwargs["shard"] = (rank, world_size)
     global_batch, mine = batch * world_size, slice(rank * batch, (rank + 1) * batch)
+    average_over_ranks = (distributed.average_tensor
+                          if distributed is not None and distributed.is_active() else None)
 
     def draw(tensor):
         # this rank's rows of a draw made for the global batch (all of it with one process)
@@ -319,16 +323,30 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
                 optimizers["d"].step()
             # the generator step needs gradients through D, not of D's weights
             discriminator.requires_grad_(False)
-            z = draw(torch.randn(global_batch, latent, generator=rng, device=device))
-            labels = draw_labels()
-            with autocast():
-                g_loss, g_logs = objective.generator_loss(critic, fast_generator(z, labels), labels)
+            if config.unroll:
+                # Metz et al.: the look-ahead copy of D trains on a real batch and this step's fakes
+                index = draw(torch.randint(n, (global_batch,), generator=rng, device=device))
+                real, labels = x[index], (y[index] if y is not None else None)
+                z = draw(torch.randn(global_batch, latent, generator=rng, device=device))
+                with autocast():
+                    g_loss, g_logs = unrolled_generator_loss(
+                        objective, discriminator, optimizers["d"], fast_generator(z, labels), real,
+                        labels, steps=config.unroll, order=config.unroll_order, rng=rng,
+                        shard=d_kwargs.get("shard"))
+            else:
+                z = draw(torch.randn(global_batch, latent, generator=rng, device=device))
+                labels = draw_labels()
+                with autocast():
+                    g_loss, g_logs = objective.generator_loss(critic, fast_generator(z, labels), labels)
             optimizers["g"].zero_grad(set_to_none=True)
             g_loss.backward()
             if sync_gradients is not None:
                 sync_gradients(generator)
             optimizers["g"].step()
-            buffer.append({**d_logs, **g_logs})
+            logs = {**d_logs, **g_logs}
+            if hasattr(objective, "end_step"):       # state kept between steps (BEGAN's k_t)
+                logs.update(objective.end_step(discriminator, logs, average=average_over_ranks))
+            buffer.append(logs)
 
             if step % log_every == 0 or step == total:
                 last = _mean_logs(buffer)

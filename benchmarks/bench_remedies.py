@@ -1,0 +1,214 @@
+"""Remedies benchmark (issue "The rest of the material's remedy and metric tables").
+
+1. Cost of the look-ahead: CPU ms per generator step of the vanilla GAN on ring8 (gankit's
+   default networks and batch) without unrolling and with K = 5 look-ahead steps, second and
+   first order (target: K = 5 at most 3x a plain step).
+2. The remedy table on ring8 and grid25: vanilla GAN, PacGAN, WGAN-GP, Unrolled GAN (K = 5),
+   MAD-GAN (4 generators), EBGAN, EBGAN-PT and BEGAN, 5 seeds each, one budget for all, through
+   `gankit experiment mode-collapse`, beside PacGAN's published rows.
+3. Longer budgets on grid25 for the best candidates (--long-steps), to see where PacGAN's
+   published grid25 figures (24.8 modes, 93.6% high quality, reverse KL 0.04) are reached and at
+   what CPU cost per run (target: under 2 CPU-minutes).
+4. Perceptual path length of the image models on digits (DCGAN and WGAN-GP, gankit's default
+   commands), in the offline judge's feature space and in pixel space, with an untrained
+   generator as the reference point.
+
+    python -m benchmarks.bench_remedies [--seeds 5] [--steps 3000] [--workers 2] [--quick]
+
+Experiment folders go to runs/bench_remedies/; the summary to docs/benchmarks.md, section
+"remedies".
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+from gankit.config import TrainConfig
+from gankit.experiments.mode_collapse import MODEL_LABELS, PUBLISHED, cpu_seconds, run_mode_collapse, summarise
+from gankit.models import DataSpec
+from gankit.training import build_module, prepare_data
+from gankit.training.loop import training_loop
+
+from ._common import ROOT, markdown_table, write_section
+
+OUT = ROOT / "runs" / "bench_remedies"
+MODELS = ["gan", "wgan-gp", "unrolled-gan", "mad-gan", "ebgan", "ebgan-pt", "began"]
+HEADER = ["data", "model", "steps", "modes captured", "high quality %", "reverse KL", "CPU s/run", "runs"]
+
+
+def log(*args):
+    print(f"[{time.strftime('%H:%M:%S')}]", *args, file=sys.stderr, flush=True)
+
+
+def pm(mean, std, fmt="{:.1f}", scale=1.0) -> str:
+    if mean is None or not np.isfinite(mean):
+        return "n/a"
+    text = fmt.format(mean * scale)
+    return text + (f" ± {fmt.format(std * scale)}" if std is not None and np.isfinite(std) else "")
+
+
+def rows_of(frame, cpu_per_run: dict) -> list[list]:
+    rows = []
+    for _, r in summarise(frame).iterrows():
+        name = MODEL_LABELS.get(r["model"], r["model"]) + ("" if r["remedy"] == "none" else f" + {r['remedy']}")
+        steps = int(frame[(frame["model"] == r["model"]) & (frame["remedy"] == r["remedy"])]["steps"].iloc[0])
+        rows.append([r["data"], name, steps,
+                     f"{pm(r['modes_captured_mean'], r['modes_captured_std'])} / {r['modes']}",
+                     pm(r["hq_mean"], r["hq_std"], scale=100),
+                     pm(r["reverse_kl_mean"], r["reverse_kl_std"], "{:.3f}"),
+                     f"{cpu_per_run.get((r['model'], r['remedy']), float('nan')):.0f}",
+                     f"{r['runs']}" + (f" ({r['diverged']} diverged)" if r["diverged"] else "")])
+    return rows
+
+
+def cpu_per_run(frame) -> dict:
+    # the experiment's `seconds` is wall time of each run (an ensemble's divided by its members);
+    # every process runs one torch thread, so wall and CPU agree when the machine is not shared
+    return {(m, r): float(g["seconds"].mean()) for (m, r), g in frame.groupby(["model", "remedy"])}
+
+
+def unroll_cost(steps: int, repeats: int) -> dict:
+    """CPU ms per generator step: plain GAN, K=5 second order, K=5 first order (interleaved)."""
+    settings = {"plain": {}, "K=5 second order": {"unroll": 5},
+                "K=5 first order": {"unroll": 5, "unroll_order": "first"}}
+    times = {name: [] for name in settings}
+    for _ in range(repeats):
+        for name, extra in settings.items():
+            config = TrainConfig(data="ring8", model="gan", steps=steps, progress=False,
+                                 tensorboard=False, **extra).resolve("points")
+            train, _ = prepare_data(config)
+            module = build_module(config, DataSpec.of(train))
+            cpu = time.process_time()
+            training_loop(module, train, config)
+            times[name].append((time.process_time() - cpu) / steps * 1000)
+    return {name: float(np.median(v)) for name, v in times.items()}
+
+
+def ppl_of_image_models(quick: bool) -> list[list]:
+    from gankit.evaluate import feature_extractor
+    from gankit.metrics import ppl_of_module
+    from gankit.training import train_run
+
+    rows = []
+    n_paths = 200 if quick else 2000
+    for model in ("dcgan", "wgan-gp"):
+        config = TrainConfig(data="digits", model=model, progress=False, tensorboard=False,
+                             steps=5 if quick else None)
+        cpu = time.process_time()
+        run = train_run(config, OUT / f"ppl_{model}")
+        train_cpu = time.process_time() - cpu
+        extractor = feature_extractor("classifier", run.train, run.held_out)
+        untrained = build_module(run.config, DataSpec.of(run.train))
+        for label, module in (("untrained", untrained), (f"trained ({run.config.total_steps(len(run.train))} steps)",
+                                                         run.module)):
+            judged = ppl_of_module(module, n_samples=n_paths, epsilon=1e-4, extractor=extractor.judge, rng=0)
+            raw = ppl_of_module(module, n_samples=n_paths, epsilon=1e-4, space="raw", rng=0)
+            rows.append([model, label, f"{judged['ppl']:.4g} ± {judged['ppl_std']:.3g}",
+                         f"{raw['ppl']:.4g} ± {raw['ppl_std']:.3g}"])
+        log(f"ppl {model}: trained in {train_cpu:.0f} CPU s", rows[-2:])
+    return rows, n_paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=3000, help="generator steps per run in the table")
+    parser.add_argument("--long-steps", type=int, default=10000,
+                        help="grid25 budget for the long rows (0: skip them)")
+    parser.add_argument("--long-models", nargs="*", default=["wgan-gp", "unrolled-gan"])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["cost", "table", "long", "ppl"])
+    parser.add_argument("--quick", action="store_true", help="tiny budgets, prints instead of writing docs")
+    args = parser.parse_args(argv)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        body = _run(args)
+    finally:
+        torch.set_num_threads(threads)
+    print(body)
+    if not args.quick:
+        command = "python -m benchmarks.bench_remedies " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section("remedies", "Remedies: unrolled GAN, MAD-GAN, EBGAN, BEGAN beside PacGAN and WGAN-GP; PPL",
+                      body, command.strip())
+
+
+def _run(args) -> str:
+    seeds = 1 if args.quick else args.seeds
+    steps = 5 if args.quick else args.steps
+    parts = [f"Load average at the start: {os.getloadavg()[0]:.1f}. One torch thread per process; "
+             f"{args.workers} worker process(es) for the experiments."]
+
+    if "cost" not in args.skip:
+        cost = unroll_cost(5 if args.quick else 100, 1 if args.quick else 3)
+        plain = cost["plain"]
+        parts.append(
+            "### Cost of the look-ahead\n\nCPU ms per generator step, vanilla GAN on ring8 with "
+            "gankit's default networks (3 x 128, batch 256), median of 3 interleaved runs of 100 steps. "
+            "Target: K = 5 at most 3x a plain step.\n\n"
+            + markdown_table(["training", "ms / step", "x plain"],
+                             [[k, f"{v:.1f}", f"{v / plain:.2f}x"] for k, v in cost.items()]))
+
+    published = []
+    for data in ("ring8", "grid25"):
+        for label, m, hq, rkl in PUBLISHED[data]:
+            published.append([data, f"{label} (PacGAN Table 1)", "400 epochs", f"{m} / {8 if data == 'ring8' else 25}",
+                              hq, rkl, "GPU", 10])
+
+    if "table" not in args.skip:
+        rows = []
+        total_cpu = 0.0
+        for data in ("ring8", "grid25"):
+            cpu0 = cpu_seconds()
+            frame = run_mode_collapse(data=data, models=MODELS, seeds=seeds, steps=steps,
+                                      out=OUT / data, workers=args.workers, progress=True)
+            pac = run_mode_collapse(data=data, models=["gan"], remedies=["pac"], seeds=seeds, steps=steps,
+                                    out=OUT / f"{data}_pac", workers=args.workers, progress=True)
+            total_cpu += cpu_seconds() - cpu0
+            for f in (frame, pac):
+                rows += rows_of(f, cpu_per_run(f))
+            log(data, "done")
+        rows += published
+        parts.append(
+            f"### The remedy table: {seeds} seeds, {steps} generator steps per run\n\n"
+            "Every model with its `gankit train` defaults for points (Adam 1e-3 with linear decay to "
+            "0; WGAN-GP: 2 critic steps, lambda 1), the same budget for all; `gankit experiment mode-collapse "
+            f"--data DATA --models {' '.join(MODELS)} --seeds {seeds} --steps {steps}` and "
+            "`--models gan --remedies pac`. Mean ± std over seeds; CPU s/run is each run's training "
+            f"time (one thread). Total {total_cpu:.0f} CPU s. Published rows: PacGAN (Lin et al. 2018), "
+            "Table 1, same metric definitions, 10 runs of 400 epochs of 100k samples on a GPU.\n\n"
+            + markdown_table(HEADER, rows))
+
+    if "long" not in args.skip and args.long_steps:
+        long_steps = 10 if args.quick else args.long_steps
+        frame = run_mode_collapse(data="grid25", models=args.long_models, seeds=seeds, steps=long_steps,
+                                  out=OUT / "grid25_long", workers=args.workers, progress=True,
+                                  unroll_order="first")
+        rows = rows_of(frame, cpu_per_run(frame)) + [r for r in published if r[0] == "grid25"]
+        parts.append(
+            f"### grid25 at {long_steps} steps\n\nThe candidates for PacGAN's published grid25 row "
+            "(24.8 / 25 modes, 93.6% high quality, reverse KL 0.04) at a longer budget (Unrolled GAN "
+            "first order here, K = 5). Target: reach it in under 120 CPU s per run.\n\n"
+            + markdown_table(HEADER, rows))
+
+    if "ppl" not in args.skip:
+        rows, n_paths = ppl_of_image_models(args.quick)
+        parts.append(
+            "### Perceptual path length of the image models on digits\n\n"
+            f"`gankit train --data digits --model MODEL` with its defaults (32x32, unconditional), "
+            f"then PPL over {n_paths} paths: z-slerp, epsilon 1e-4, squared distance / epsilon^2, "
+            "values outside the 1st-99th percentiles dropped (Karras et al. 2019); in the feature "
+            "space of gankit's offline judge (trained on the run's training split) and in pixel "
+            "space ([-1, 1] images). Mean ± std over the kept paths. Lower is smoother; an untrained "
+            "generator is shown as the reference point.\n\n"
+            + markdown_table(["model", "generator", "PPL (judge features)", "PPL (pixels)"], rows))
+    return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    main()
