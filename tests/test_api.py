@@ -35,3 +35,18 @@ def test_errors_are_value_errors():
         gankit.GAN(conditional=True, steps=1).fit(np.zeros((10, 2)))
     with pytest.raises(GankitError, match="NaN"):
         gankit.GAN(steps=1).fit(np.array([[0.0, np.nan], [1.0, 2.0]]))
+
+
+def test_random_state_follows_scikit_learn():
+    import numpy as np
+    import pytest
+
+    from gankit.config import seed_from
+    from gankit.errors import GankitError
+
+    assert seed_from(7) == 7 and seed_from(np.int64(7)) == 7
+    assert seed_from(np.random.RandomState(0)) == seed_from(np.random.RandomState(0))
+    assert 0 <= seed_from(None) < 2**31
+    for bad in (-1, True, 1.5, "3"):
+        with pytest.raises(GankitError, match="random_state"):
+            seed_from(bad)

@@ -40,6 +40,10 @@ SCENARIOS = {
     "cond-wgan-gp-pac": (dict(data="blobs8", model="wgan-gp", conditional=True, remedy="pac", pac=2,
                               n_critic=2, gp_lambda=10.0), 6, None),
     "gan": (dict(model="gan", lr_g=1e-3, lr_d=1e-3), 8, None),
+    # k_t from losses averaged over the ranks (it is in the state dict, so compared too)
+    "began": (dict(model="began", lambda_k=0.05, lr_decay="none"), 8, None),
+    # row r of each rank's batch to generator r mod 2: with B even, as one process with 2B
+    "mad-gan": (dict(model="gan", generators=2), 8, None),
 }
 
 

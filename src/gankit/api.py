@@ -13,16 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import TrainConfig
+from .config import TrainConfig, seed_from
 from .errors import GankitError
-
-
-def _seed_from(random_state) -> int:
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy % (2**31))
-    if isinstance(random_state, (int, np.integer)):
-        return int(random_state)
-    raise GankitError("random_state must be an int or None")
 
 
 def arrays_to_dataset(X, y=None, name: str = "array"):
@@ -61,7 +53,7 @@ class GAN:
                       batch_size=self.batch_size, latent_dim=self.latent_dim, hidden=self.hidden,
                       n_critic=self.n_critic, lr_g=self.lr_g, lr_d=self.lr_d,
                       gp_lambda=self.gp_lambda, pac=self.pac, device=self.device,
-                      progress=self.progress, seed=_seed_from(self.random_state), data="array",
+                      progress=self.progress, seed=seed_from(self.random_state), data="array",
                       tensorboard=False)
         values.update(self.settings)
         return TrainConfig.from_dict(values)
@@ -91,7 +83,7 @@ class GAN:
         self._check_fitted()
         if n < 1:
             raise GankitError(f"n must be at least 1, got {n}")
-        rng = torch.Generator(device=self.device).manual_seed(_seed_from(random_state))
+        rng = torch.Generator(device=self.device).manual_seed(seed_from(random_state))
         samples, _ = self.module_.sample(n, y=y, rng=rng)
         return samples.cpu().numpy()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .errors import GankitError
@@ -133,8 +134,9 @@ class TrainConfig:
         if points and not wgan:
             # Measured on ring8 at 3000 steps (docs/benchmarks.md, section remedies): on
             # standardised points DCGAN's Adam 2e-4 is far too slow for a CPU budget. With 1e-3
-            # (and the linear decay below) Unrolled GAN reached 8/8 modes at 83% high quality
-            # (2e-4: 56%), MAD-GAN 4/8 at 72% (2e-4: 1 mode); the vanilla GAN collapses at both.
+            # (and the linear decay below) Unrolled GAN (K = 5, first order) reached 8/8 modes at
+            # 83% high quality (2e-4: 56%), MAD-GAN with 4 generators 4/8 at 72% (2e-4: 1 mode);
+            # the vanilla GAN collapses at both.
             default("lr_g", 1e-3)
             default("lr_d", 1e-3)
         if autoencoder:
@@ -249,6 +251,21 @@ class TrainConfig:
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         return cls(**values)
+
+
+def seed_from(random_state) -> int:
+    """A run seed from scikit-learn's `random_state`: None (fresh entropy), a non-negative int,
+    or a numpy RandomState (one draw from it)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**31))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise GankitError(f"random_state must be a non-negative int or None, got {random_state}")
+        return int(random_state) % (2**31)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    raise GankitError(f"random_state must be an int, a numpy RandomState or None; got "
+                      f"{type(random_state).__name__}")
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -31,9 +31,10 @@ import pandas as pd
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy
 
+from .config import seed_from
 from .data.tabular import TabularEncoder, _py
 from .errors import GankitError
-from .tabular_gan import DEFAULT_NUMERIC, DEFAULT_PAC, TabularGAN, _seed_from
+from .tabular_gan import DEFAULT_NUMERIC, DEFAULT_PAC, TabularGAN
 
 
 class GANOverSampler(BaseOverSampler):
@@ -183,7 +184,7 @@ class GANOverSampler(BaseOverSampler):
                     f"class {_py(c)!r} has {count} row(s); a GAN needs at least 2 rows of a class "
                     "to learn it (leave the class out with a dict sampling_strategy, or collect "
                     "more rows)")
-        seed = _seed_from(self.random_state)
+        seed = seed_from(self.random_state)
         rs = np.random.RandomState(seed)
         encoder = TabularEncoder(numeric=self.numeric, discrete_columns=discrete,
                                  missing=self.missing, random_state=seed)

@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
-from .config import TrainConfig, dump_yaml, git_revision, library_versions
+from .config import TrainConfig, dump_yaml, git_revision, library_versions, seed_from
 from .data.dataset import Dataset
 from .data.tabular import (TabularEncoder, _dtype_from_dict, _dtype_to_dict, _py, factorize_classes,
                           read_table)
@@ -69,19 +69,6 @@ def torch_threads(n: int | None, device: str = "cpu"):
         yield
     finally:
         torch.set_num_threads(old)
-
-
-def _seed_from(random_state) -> int:
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy % (2**31))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise GankitError(f"random_state must be a non-negative int or None, got {random_state}")
-        return int(random_state) % (2**31)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31 - 1))
-    raise GankitError(f"random_state must be an int, a numpy RandomState or None; got "
-                      f"{type(random_state).__name__}")
 
 
 def as_frame(data, what: str = "the table") -> pd.DataFrame:
@@ -217,7 +204,7 @@ class TabularGAN(BaseEstimator):
         if discrete is not None:
             discrete = [discrete] if isinstance(discrete, str) else list(discrete)
             discrete = [c for c in discrete if c != class_column]
-        seed = _seed_from(self.random_state)
+        seed = seed_from(self.random_state)
         self._check_params()
         encoder = TabularEncoder(numeric=self.numeric, discrete_columns=discrete,
                                  missing=self.missing, max_modes=self.max_modes,
@@ -261,7 +248,7 @@ class TabularGAN(BaseEstimator):
 
         t0 = time.perf_counter()
         self._check_params()
-        seed = _seed_from(self.random_state) if seed is None else seed
+        seed = seed_from(self.random_state) if seed is None else seed
         if len(df) < 2:
             raise GankitError(f"a TabularGAN needs at least 2 rows to learn from; got {len(df)}")
         x = encoder.transform(df)
@@ -370,7 +357,7 @@ class TabularGAN(BaseEstimator):
             raise GankitError(f"n must be a positive integer, got {n!r}")
         n = int(n)
         seed = (int(self._sample_rng.randint(2**31 - 1)) if random_state is None
-                else _seed_from(random_state))
+                else seed_from(random_state))
         rng = np.random.RandomState(seed)
         codes = self._class_codes(n, y, rng)
         device = next(self.module_.generator.parameters()).device
