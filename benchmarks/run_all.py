@@ -5,7 +5,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("bench_toy", "bench_metrics", "bench_images", "bench_mode_collapse",
+BENCHMARKS = ("bench_toy", "bench_metrics", "bench_images", "bench_mode_collapse", "bench_remedies",
               "bench_conditional_coverage", "bench_oversampling", "bench_distributed")
 
 
