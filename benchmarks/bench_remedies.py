@@ -9,9 +9,10 @@
 3. Longer budgets on grid25 for the best candidates (--long-steps), to see where PacGAN's
    published grid25 figures (24.8 modes, 93.6% high quality, reverse KL 0.04) are reached and at
    what CPU cost per run (target: under 2 CPU-minutes).
-4. Perceptual path length of the image models on digits (DCGAN and WGAN-GP, gankit's default
-   commands), in the offline judge's feature space and in pixel space, with an untrained
-   generator as the reference point.
+4. The image models on digits (DCGAN, WGAN-GP, EBGAN, BEGAN with gankit's default commands):
+   FID and precision/recall in the offline judge's feature space, and perceptual path length in
+   judge features and in pixels, with an untrained generator as the reference point (its own
+   section, "remedies_images").
 
     python -m benchmarks.bench_remedies [--seeds 5] [--steps 3000] [--workers 2] [--quick]
 
@@ -116,29 +117,42 @@ def unroll_cost(steps: int, repeats: int) -> dict:
     return {name: float(np.median(v)) for name, v in times.items()}
 
 
-def ppl_of_image_models(quick: bool) -> list[list]:
-    from gankit.evaluate import feature_extractor
+IMAGE_MODELS = ("dcgan", "wgan-gp", "ebgan", "began")
+
+
+def image_models(quick: bool) -> tuple[list[list], list[list], int]:
+    """Each image model's default command on digits: FID / precision / recall in the judge's
+    feature space, and PPL in judge features and pixels (an untrained generator for reference)."""
+    from gankit.evaluate import evaluate_run, feature_extractor
     from gankit.metrics import ppl_of_module
     from gankit.training import train_run
 
-    rows = []
+    quality, paths = [], []
     n_paths = 200 if quick else 2000
-    for model in ("dcgan", "wgan-gp"):
+    reference_done = False
+    for model in IMAGE_MODELS:
         config = TrainConfig(data="digits", model=model, progress=False, tensorboard=False,
                              steps=5 if quick else None)
         cpu = time.process_time()
-        run = train_run(config, OUT / f"ppl_{model}")
+        run = train_run(config, OUT / f"digits_{model}")
         train_cpu = time.process_time() - cpu
+        steps = run.config.total_steps(len(run.train))
+        scores = evaluate_run(run.run_dir, metrics=["fid", "prdc"], pictures=False)
+        quality.append([model, steps, f"{train_cpu:.0f}", f"{scores['fid']:.2f}",
+                        f"{scores['prdc']['precision']:.2f}", f"{scores['prdc']['recall']:.2f}"])
         extractor = feature_extractor("classifier", run.train, run.held_out)
-        untrained = build_module(run.config, DataSpec.of(run.train))
-        for label, module in (("untrained", untrained), (f"trained ({run.config.total_steps(len(run.train))} steps)",
-                                                         run.module)):
+        modules = [(f"trained ({steps} steps)", run.module)]
+        if not reference_done:       # every model starts from the same DCGAN generator
+            modules.insert(0, ("untrained", build_module(run.config, DataSpec.of(run.train))))
+            reference_done = True
+        for label, module in modules:
             judged = ppl_of_module(module, n_samples=n_paths, epsilon=1e-4, extractor=extractor.judge, rng=0)
             raw = ppl_of_module(module, n_samples=n_paths, epsilon=1e-4, space="raw", rng=0)
-            rows.append([model, label, f"{judged['ppl']:.4g} ± {judged['ppl_std']:.3g}",
-                         f"{raw['ppl']:.4g} ± {raw['ppl_std']:.3g}"])
-        log(f"ppl {model}: trained in {train_cpu:.0f} CPU s", rows[-2:])
-    return rows, n_paths
+            paths.append([model if label != "untrained" else "any (same generator)", label,
+                          f"{judged['ppl']:.4g} ± {judged['ppl_std']:.3g}",
+                          f"{raw['ppl']:.4g} ± {raw['ppl_std']:.3g}"])
+        log(f"{model}: trained in {train_cpu:.0f} CPU s", quality[-1], paths[-1])
+    return quality, paths, n_paths
 
 
 def main(argv=None):
@@ -151,20 +165,28 @@ def main(argv=None):
     # (bridges between modes), Unrolled GAN first order at 6,000 reached 19 modes at 80%
     parser.add_argument("--long-models", nargs="*", default=["unrolled-gan"])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["cost", "table", "long", "ppl"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["cost", "table", "long", "images"])
     parser.add_argument("--quick", action="store_true", help="tiny budgets, prints instead of writing docs")
     args = parser.parse_args(argv)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    command = ("python -m benchmarks.bench_remedies " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     try:
-        body = _run(args)
+        # two sections, so that either part can be run again without losing the other's figures
+        if {"cost", "table", "long"} - set(args.skip):
+            body = _run(args)
+            print(body)
+            if not args.quick:
+                write_section("remedies", "Remedies: unrolled GAN, MAD-GAN, EBGAN, BEGAN beside "
+                              "PacGAN and WGAN-GP", body, command)
+        if "images" not in args.skip:
+            body = _run_images(args)
+            print(body)
+            if not args.quick:
+                write_section("remedies_images", "Image models on digits: FID and perceptual "
+                              "path length (DCGAN, WGAN-GP, EBGAN, BEGAN)", body, command)
     finally:
         torch.set_num_threads(threads)
-    print(body)
-    if not args.quick:
-        command = "python -m benchmarks.bench_remedies " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section("remedies", "Remedies: unrolled GAN, MAD-GAN, EBGAN, BEGAN beside PacGAN and WGAN-GP; PPL",
-                      body, command.strip())
 
 
 def _run(args) -> str:
@@ -234,17 +256,22 @@ def _run(args) -> str:
     if grid_frames:
         parts.append(grid25_verdict(grid_frames))
 
-    if "ppl" not in args.skip:
-        rows, n_paths = ppl_of_image_models(args.quick)
-        parts.append(
-            "### Perceptual path length of the image models on digits\n\n"
-            f"`gankit train --data digits --model MODEL` with its defaults (32x32, unconditional), "
-            f"then PPL over {n_paths} paths: z-slerp, epsilon 1e-4, squared distance / epsilon^2, "
-            "values outside the 1st-99th percentiles dropped (Karras et al. 2019); in the feature "
-            "space of gankit's offline judge (trained on the run's training split) and in pixel "
-            "space ([-1, 1] images). Mean ± std over the kept paths. Lower is smoother; an untrained "
-            "generator is shown as the reference point.\n\n"
-            + markdown_table(["model", "generator", "PPL (judge features)", "PPL (pixels)"], rows))
+    return "\n\n".join(parts)
+
+
+def _run_images(args) -> str:
+    quality, paths, n_paths = image_models(args.quick)
+    return (
+        "Each image model's default command, `gankit train --data digits --model MODEL` (32x32, "
+        "unconditional, gankit's default budget for the model), then `gankit eval` on 2,000 "
+        "samples against the held-out split in the feature space of gankit's offline judge "
+        "(FID, and precision/recall with k = 5), and PPL over "
+        f"{n_paths} paths: z-slerp, epsilon 1e-4, squared distance / epsilon^2, values outside the "
+        "1st-99th percentiles dropped (Karras et al. 2019), in judge features and in pixel space "
+        "([-1, 1] images); mean ± std over the kept paths. Lower PPL is smoother; an untrained "
+        "generator is the reference point. One seed each, one torch thread.\n\n"
+        + markdown_table(["model", "steps", "train CPU s", "FID (judge)", "precision", "recall"], quality)
+        + "\n\n" + markdown_table(["model", "generator", "PPL (judge features)", "PPL (pixels)"], paths))
     return "\n\n".join(parts)
 
 

@@ -120,7 +120,7 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
                               f"{spec.sample_shape}")
         if remedy_blocked := config.remedy:
             raise GankitError(f"remedy {remedy_blocked!r} is available for the MLP networks only")
-        from .nets.conv import build_conv_discriminator, build_conv_generator
+        from .nets.conv import ConvAutoencoderDiscriminator, build_conv_discriminator, build_conv_generator
         channels, size, _ = spec.sample_shape
         kind = "wgan-gp" if config.model == "wgan-gp" else "dcgan"
         if size not in (32, 64) or spec.sample_shape[2] != size:
@@ -130,9 +130,15 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
         generator = build_conv_generator(image_size=size, channels=channels,
                                          latent_dim=config.latent_dim, num_classes=classes,
                                          width=config.width, embed_dim=config.embed_dim)
-        discriminator = build_conv_discriminator(image_size=size, channels=channels,
-                                                 num_classes=classes, width=config.width, kind=kind,
-                                                 embed_dim=config.embed_dim)
+        if config.model in ("ebgan", "began"):
+            # BEGAN's code size h = 64 (Berthelot et al. 2017)
+            discriminator = ConvAutoencoderDiscriminator(
+                size, channels, classes, config.width, code_dim=config.code_dim or 64,
+                energy="l2" if config.model == "ebgan" else "l1", embed_dim=config.embed_dim)
+        else:
+            discriminator = build_conv_discriminator(image_size=size, channels=channels,
+                                                     num_classes=classes, width=config.width,
+                                                     kind=kind, embed_dim=config.embed_dim)
         return GANModule(generator, discriminator, None)
     if config.net == "tabular":
         from .nets.tabular import build_tabular_generator

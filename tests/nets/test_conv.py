@@ -123,3 +123,27 @@ def test_bad_settings():
     d = build_conv_discriminator(32, 1, width=8)
     with pytest.raises(GankitError, match=r"expects images of shape \(1, 32, 32\)"):
         d(torch.zeros(2, 3, 32, 32))
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_autoencoder_discriminator_energy_is_its_reconstruction_error(size):
+    from gankit.nets.conv import ConvAutoencoderDiscriminator
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, size, size) * 2 - 1
+    for energy, error in (("l2", torch.square), ("l1", torch.abs)):
+        ae = ConvAutoencoderDiscriminator(size, 1, width=4, code_dim=8, energy=energy)
+        code = ae.encode(x)
+        assert code.shape == (3, 8)
+        reconstruction = ae.decode(code)
+        assert reconstruction.shape == x.shape
+        torch.testing.assert_close(ae(x), error(reconstruction - x).mean(dim=(1, 2, 3))[:, None])
+    # no batch statistics: a sample's energy does not depend on the others in its batch
+    torch.testing.assert_close(ae(x)[:1], ae(x[:1]))
+    conditional = ConvAutoencoderDiscriminator(size, 1, num_classes=3, width=4, code_dim=8)
+    y = torch.tensor([0, 1, 2])
+    other = torch.tensor([2, 0, 1])
+    # labels enter the encoder and the decoder (at DCGAN init their effect is small, not zero)
+    assert not torch.equal(conditional.encode(x, y), conditional.encode(x, other))
+    code = conditional.encode(x, y)
+    assert not torch.equal(conditional.decode(code, y), conditional.decode(code, other))

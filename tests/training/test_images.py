@@ -156,3 +156,18 @@ def test_conditional_on_unlabelled_images_exits_2(tmp_path, capsys):
 def test_image_size_other_than_32_or_64_exits_2(tmp_path, capsys):
     assert train_cli(tmp_path, "digits", "--image-size", "48") == 2
     assert "32 or 64" in error_of(capsys)
+
+
+@pytest.mark.parametrize("model", ["ebgan", "began"])
+def test_autoencoder_models_train_on_images_and_reload(tmp_path, digits32, model):
+    run = train_run(image_config(model=model, conditional=True), tmp_path / "run", data=digits32)
+    assert finite(run.result.last_losses) and "energy_real" in run.result.last_losses
+    discriminator = run.module.discriminator
+    energy, code = discriminator.energy_and_code(digits32[0].x[:3], digits32[0].y[:3])
+    assert energy.shape == (3, 1) and code.shape == (3, 64) and bool((energy >= 0).all())
+    if model == "began":
+        assert 0.0 <= float(discriminator.equilibrium_k) <= 1.0
+    # the autoencoder (and k_t) come back from the checkpoint
+    module, _, _ = load_run(tmp_path / "run")
+    for key, value in run.module.discriminator.state_dict().items():
+        assert torch.equal(module.discriminator.state_dict()[key], value)

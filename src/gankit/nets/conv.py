@@ -2,9 +2,10 @@
 
 Owns the DCGAN generator (transposed convolutions, BatchNorm, ReLU, tanh), the DCGAN
 discriminator (strided convolutions, LeakyReLU 0.2, BatchNorm except on the first layer) and the
-WGAN-GP critic (the same without BatchNorm), their DCGAN initialisation, and label conditioning
-(embedding concatenated to z in the generator; broadcast as extra input channels, or a projection
-term, in the discriminator/critic).
+WGAN-GP critic (the same without BatchNorm), the convolutional autoencoder discriminator of
+EBGAN and BEGAN, their DCGAN initialisation, and label conditioning (embedding concatenated to z
+in the generator; broadcast as extra input channels, or a projection term, in the
+discriminator/critic).
 
 Every network here has the interface the training engine relies on:
 generator `forward(z, y=None) -> x` of shape (B, *sample_shape) in [-1, 1], with attributes
@@ -20,6 +21,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import GankitError
+from .layers import AutoencoderEnergy
 
 IMAGE_SIZES = (32, 64)
 KINDS = ("dcgan", "wgan-gp")
@@ -223,6 +225,64 @@ class ConvDiscriminator(nn.Module):
         if self.num_classes and self.conditioning == "projection":
             out = out + (self.embed(y_) * h.flatten(1)).sum(1, keepdim=True)
         return out
+
+
+class ConvAutoencoderDiscriminator(AutoencoderEnergy):
+    """EBGAN's / BEGAN's discriminator for images: an encoder of stride-2 convolutions (w, 2w,
+    4w[, 8w] channels, as the critic, with layer norm) down to 4x4 and a linear map to a code of
+    `code_dim` (BEGAN's h, 64), and a decoder mirroring the generator (linear map to 4x4, stride-2
+    transposed convolutions) back to the image; no BatchNorm, so each sample's energy is its own.
+    The output is not squashed: reconstructions may overshoot [-1, 1] and pay for it in energy.
+    Conditional: the label embedding joins the input as channels and the code as features.
+    """
+
+    def __init__(self, image_size: int = 32, channels: int = 1, num_classes: int = 0,
+                 width: int = DEFAULT_WIDTH, code_dim: int = 64, energy: str = "l2",
+                 embed_dim: int | None = None):
+        super().__init__(energy)
+        _check_common(image_size, channels, num_classes, width)
+        self.num_classes = int(num_classes)
+        self.image_size, self.channels = int(image_size), int(channels)
+        self.sample_shape = (self.channels, self.image_size, self.image_size)
+        self.embed_dim = (int(embed_dim) if embed_dim else self.num_classes) if self.num_classes else 0
+        self.embed = nn.Embedding(self.num_classes, self.embed_dim) if self.num_classes else None
+        n_down = _n_upsamplings(image_size)
+        encoder: list[nn.Module] = [nn.Conv2d(self.channels + self.embed_dim, width, 4, 2, 1),
+                                    nn.LeakyReLU(0.2, True)]
+        ch = width
+        for _ in range(n_down - 1):
+            encoder += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.GroupNorm(1, ch * 2),
+                        nn.LeakyReLU(0.2, True)]
+            ch *= 2
+        self.encoder = nn.Sequential(*encoder, nn.Flatten(), nn.Linear(ch * 16, code_dim))
+        self.bottom = ch
+        self.from_code = nn.Linear(code_dim + self.embed_dim, ch * 16)
+        decoder: list[nn.Module] = []
+        for _ in range(n_down - 1):
+            decoder += [nn.LeakyReLU(0.2, True), nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1)]
+            ch //= 2
+        decoder += [nn.LeakyReLU(0.2, True), nn.ConvTranspose2d(ch, self.channels, 4, 2, 1)]
+        self.decoder = nn.Sequential(*decoder)
+        dcgan_init(self)
+
+    def _label_embedding(self, y, batch: int, device) -> torch.Tensor:
+        return self.embed(_labels(y, self.num_classes, batch, "discriminator").to(device))
+
+    def encode(self, x, y=None):
+        if tuple(x.shape[1:]) != self.sample_shape:
+            raise GankitError(
+                f"discriminator expects images of shape {self.sample_shape}, got "
+                f"{tuple(x.shape[1:])}; load the data with matching image_size and channels")
+        if self.num_classes:
+            e = self._label_embedding(y, x.shape[0], x.device)[:, :, None, None]
+            x = torch.cat([x, e.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
+        return self.encoder(x)
+
+    def decode(self, code, y=None):
+        if self.num_classes:
+            code = torch.cat([code, self._label_embedding(y, code.shape[0], code.device)], dim=1)
+        h = self.from_code(code).reshape(code.shape[0], self.bottom, 4, 4)
+        return self.decoder(h)
 
 
 def build_conv_generator(image_size: int = 32, channels: int = 1,

@@ -1,5 +1,6 @@
 """Building blocks shared by the network families: label conditioning, minibatch
-discrimination (Salimans et al. 2016), PacGAN packing (Lin et al. 2018) and data scaling."""
+discrimination (Salimans et al. 2016), PacGAN packing (Lin et al. 2018), the energy of an
+autoencoder discriminator (EBGAN, BEGAN) and data scaling."""
 from __future__ import annotations
 
 import torch
@@ -49,6 +50,35 @@ class MinibatchDiscrimination(nn.Module):
         l1 = (m.unsqueeze(1) - m.unsqueeze(2)).abs().sum(dim=4)         # (groups, g, g, out)
         closeness = torch.exp(-l1).sum(dim=2) - 1.0                      # minus self-similarity
         return torch.cat([h, closeness.reshape(batch, self.out_features)], dim=1)
+
+
+class AutoencoderEnergy(nn.Module):
+    """Base of the autoencoder discriminators (EBGAN, Zhao et al. 2017; BEGAN, Berthelot et al.
+    2017): the score of a sample is its reconstruction error, its energy, shape (B, 1).
+
+    energy "l2": mean squared error over the sample's features or pixels (EBGAN); "l1": mean
+    absolute error (BEGAN). Low energy means "looks real". Subclasses define `encode(x, y)` and
+    `decode(code, y)`. The buffer `equilibrium_k` is BEGAN's k_t (k_0 = 0): training state that
+    checkpoints must carry, kept here because the discriminator is what they save.
+    """
+
+    pac = 1
+
+    def __init__(self, energy: str = "l2"):
+        super().__init__()
+        if energy not in ("l1", "l2"):
+            raise GankitError(f"unknown energy {energy!r}; choose l1 (BEGAN) or l2 (EBGAN)")
+        self.energy_kind = energy
+        self.register_buffer("equilibrium_k", torch.zeros(()))
+
+    def energy_and_code(self, x, y=None):
+        code = self.encode(x, y)
+        error = self.decode(code, y) - x
+        energy = error.square() if self.energy_kind == "l2" else error.abs()
+        return energy.flatten(1).mean(dim=1, keepdim=True), code
+
+    def forward(self, x, y=None):
+        return self.energy_and_code(x, y)[0]
 
 
 def pack(x: torch.Tensor, pac: int) -> torch.Tensor:

@@ -8,10 +8,9 @@ a reconstruction error, (B, 1) like the others.
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from .layers import LabelConcat, MinibatchDiscrimination, pack
+from .layers import AutoencoderEnergy, LabelConcat, MinibatchDiscrimination, pack
 
 ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2),
                "tanh": lambda: nn.Tanh()}
@@ -67,21 +66,18 @@ class MLPDiscriminator(nn.Module):
         return self.head(h)
 
 
-class MLPAutoencoderDiscriminator(nn.Module):
-    """An autoencoder whose per-sample reconstruction error is the energy (EBGAN, BEGAN).
+class MLPAutoencoderDiscriminator(AutoencoderEnergy):
+    """An MLP autoencoder whose reconstruction error is the energy (EBGAN "l2", BEGAN "l1").
 
-    energy "l2": mean squared error over features (EBGAN, Zhao et al. 2017); "l1": mean absolute
-    error (BEGAN, Berthelot et al. 2017). Low energy means "looks real". Conditional models feed
-    the label embedding to both encoder and decoder, so the energy is that of x given y.
+    Conditional models feed the label embedding to both encoder and decoder, so the energy is
+    that of x given y.
     """
 
     def __init__(self, in_features: int, hidden: int = 128, depth: int = 3, code_dim: int = 32,
                  num_classes: int = 0, embed_dim: int | None = None, energy: str = "l2",
                  activation: str = "leaky_relu"):
-        super().__init__()
-        if energy not in ("l1", "l2"):
-            raise ValueError(f"unknown energy {energy!r}")
-        self.num_classes, self.energy_kind, self.pac = num_classes, energy, 1
+        super().__init__(energy)
+        self.num_classes = num_classes
         self.condition = LabelConcat(num_classes, embed_dim) if num_classes else None
         extra = self.condition.embed_dim if num_classes else 0
         encoder_depth = max(1, depth // 2 + depth % 2)
@@ -89,18 +85,9 @@ class MLPAutoencoderDiscriminator(nn.Module):
                                      nn.Linear(hidden, code_dim))
         self.decoder = nn.Sequential(_hidden_stack(code_dim + extra, hidden, max(1, depth - encoder_depth),
                                                    activation), nn.Linear(hidden, in_features))
-        # BEGAN's equilibrium variable k_t (k_0 = 0): training state the checkpoints must carry
-        self.register_buffer("equilibrium_k", torch.zeros(()))
 
     def encode(self, x, y=None):
         return self.encoder(x if self.condition is None else self.condition(x, y))
 
-    def energy_and_code(self, x, y=None):
-        code = self.encode(x, y)
-        reconstruction = self.decoder(code if self.condition is None else self.condition(code, y))
-        error = reconstruction - x
-        energy = error.square() if self.energy_kind == "l2" else error.abs()
-        return energy.mean(dim=1, keepdim=True), code
-
-    def forward(self, x, y=None):
-        return self.energy_and_code(x, y)[0]
+    def decode(self, code, y=None):
+        return self.decoder(code if self.condition is None else self.condition(code, y))
