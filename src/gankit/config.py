@@ -19,7 +19,7 @@ import yaml
 from .errors import GankitError
 
 MODELS = ("gan", "dcgan", "wgan-gp", "ebgan", "began")
-AUTOENCODER_MODELS = ("ebgan", "began")   # the discriminator is an autoencoder; its energy scores
+AUTOENCODER_MODELS = ("ebgan", "began")   # an autoencoder discriminator: its energy is the score
 UNROLL_ORDERS = ("second", "first")
 NETS = ("auto", "mlp", "conv", "tabular")
 REMEDIES = (None, "minibatch", "pac")

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .config import TrainConfig
+from .config import AUTOENCODER_MODELS, TrainConfig
 from .errors import GankitError
 from .nets.layers import Standardizer
 from .nets.mlp import MLPDiscriminator, MLPGenerator
@@ -130,7 +130,7 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
         generator = build_conv_generator(image_size=size, channels=channels,
                                          latent_dim=config.latent_dim, num_classes=classes,
                                          width=config.width, embed_dim=config.embed_dim)
-        if config.model in ("ebgan", "began"):
+        if config.model in AUTOENCODER_MODELS:
             # BEGAN's code size h = 64 (Berthelot et al. 2017)
             discriminator = ConvAutoencoderDiscriminator(
                 size, channels, classes, config.width, code_dim=config.code_dim or 64,
@@ -163,7 +163,7 @@ def _generators(config: TrainConfig, make) -> nn.Module:
 
 def _mlp_discriminator(config: TrainConfig, features: int, depth: int, classes: int, pac: int,
                        minibatch: int) -> nn.Module:
-    if config.model in ("ebgan", "began"):
+    if config.model in AUTOENCODER_MODELS:
         from .nets.mlp import MLPAutoencoderDiscriminator
         # a bottleneck narrower than the data: an autoencoder that can reconstruct everything
         # gives no energy gap between real and fake (2-D points: 1-D code, measured on ring8);

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import GankitError
+from .nets.multi import generator_of_rows
 
 GENERATOR_LOSSES = ("non-saturating", "minimax")
 
@@ -126,7 +127,6 @@ class MultiGeneratorBCE:
 
     def discriminator_loss(self, discriminator, real, fake, y_real=None, y_fake=None, rng=None, *,
                            shard=None, penalty_discriminator=None):
-        from .nets.multi import generator_of_rows
         real_logits = discriminator(real, y_real)
         fake_logits = discriminator(fake, y_fake)
         generators = real_logits.shape[1] - 1

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import TrainConfig
+from ..config import AUTOENCODER_MODELS, TrainConfig
 from ..data.dataset import Dataset
 from ..errors import GankitError
 
@@ -199,7 +199,7 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
     for model in models:
         own = {k: v for k, v in settings.items() if model in MODEL_OPTIONS.get(k, ())}
         for remedy in remedies:
-            if REMEDIES[remedy] is not None and MODELS[model]["model"] in ("ebgan", "began"):
+            if REMEDIES[remedy] is not None and MODELS[model]["model"] in AUTOENCODER_MODELS:
                 continue      # packing and minibatch features modify a scoring discriminator
             for name, k in datasets:
                 for seed in seed_list:

@@ -210,6 +210,15 @@ def _run(layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _copy_body_to(e: int, stacked_body: nn.ModuleList, body: nn.Sequential, columns) -> None:
+    """Member e's weights of a stacked body into its own nn.Linear layers; `columns[e]` picks the
+    member's input columns of the first layer out of a padded one (conditional members)."""
+    linears = [m for m in body if isinstance(m, nn.Linear)]
+    stacked = [m for m in stacked_body if isinstance(m, EnsembleLinear)]
+    for i, (mine, theirs) in enumerate(zip(stacked, linears)):
+        mine.copy_member_to(e, theirs, columns[e] if (i == 0 and columns) else None)
+
+
 class EnsembleGenerator(nn.Module):
     """E `MLPGenerator`s as one module: z (E, B, latent), y (E, B) -> samples (E, B, features)."""
 
@@ -248,10 +257,7 @@ class EnsembleGenerator(nn.Module):
     def copy_member_to(self, e: int, g: MLPGenerator) -> None:
         if self.embedding is not None:
             self.embedding.copy_member_to(e, g.condition.embedding)
-        linears = [m for m in g.body if isinstance(m, nn.Linear)]
-        stacked = [m for m in self.body if isinstance(m, EnsembleLinear)]
-        for i, (mine, theirs) in enumerate(zip(stacked, linears)):
-            mine.copy_member_to(e, theirs, self._columns[e] if (i == 0 and self._columns) else None)
+        _copy_body_to(e, self.body, g.body, self._columns)
         self.head.copy_member_to(e, g.head)
 
 
@@ -304,10 +310,7 @@ class EnsembleDiscriminator(nn.Module):
     def copy_member_to(self, e: int, d: MLPDiscriminator) -> None:
         if self.embedding is not None:
             self.embedding.copy_member_to(e, d.condition.embedding)
-        linears = [m for m in d.body if isinstance(m, nn.Linear)]
-        stacked = [m for m in self.body if isinstance(m, EnsembleLinear)]
-        for i, (mine, theirs) in enumerate(zip(stacked, linears)):
-            mine.copy_member_to(e, theirs, self._columns[e] if (i == 0 and self._columns) else None)
+        _copy_body_to(e, self.body, d.body, self._columns)
         if self.minibatch is not None:
             self.minibatch.copy_member_to(e, d.minibatch)
         self.head.copy_member_to(e, d.head)

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..config import TrainConfig
+from ..config import AUTOENCODER_MODELS, TrainConfig
 from ..data.dataset import Dataset
 from ..errors import GankitError, TrainingDiverged
 from ..models import GANModule
@@ -187,7 +187,7 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
             sync_gradients = distributed.all_reduce_gradients
     writer = writer or RunWriter("", enabled=False)
     objective = make_objective(config)
-    if config.model in ("ebgan", "began") and (options.amp or options.compile):
+    if config.model in AUTOENCODER_MODELS and (options.amp or options.compile):
         raise GankitError(f"--amp and --compile are for the scoring discriminators; {config.model}'s "
                           "autoencoder discriminator runs in float32, eagerly: drop them")
     module.to(device)
