@@ -129,17 +129,18 @@ class TrainConfig:
             default("betas_d", (0.0, 0.9))
             default("n_critic", 2)
         if points and not wgan:
-            # Measured on ring8 at 3000 steps (docs/benchmarks.md, section remedies): on
+            # Measured on ring8 at 3000 steps (docs/benchmarks.md, "How the remedies' defaults
+            # were chosen"): on
             # standardised points DCGAN's Adam 2e-4 is far too slow for a CPU budget. With 1e-3
             # (and the linear decay below) Unrolled GAN (K = 5, first order) reached 8/8 modes at
-            # 83% high quality (2e-4: 56%), MAD-GAN with 4 generators 4/8 at 72% (2e-4: 1 mode);
-            # the vanilla GAN collapses at both.
+            # 83% high quality, against 56% with 2e-4.
             default("lr_g", 1e-3)
             default("lr_d", 1e-3)
         if images:
-            # Measured on digits at the 1000-step DCGAN budget (docs/benchmarks.md, image
-            # models): with the paper's 0.5 / 0.001, k_t sank to 0 and the generator settled on
-            # grey images; with 1.0 / 0.01, k_t rises to about 0.2 and the samples are digits.
+            # Measured on digits at the 1000-step DCGAN budget (docs/benchmarks.md, "How the
+            # remedies' defaults were chosen"): with the paper's 0.5 / 0.001, k_t sank to 0 and the
+            # generator settled on grey images (FID 2908); with 1.0 / 0.01, k_t ends near 0.2 and
+            # the samples are digits (FID 708).
             default("gamma", 1.0)
             default("lambda_k", 0.01)
         default("gamma", 0.5)         # Berthelot et al. 2017
@@ -147,8 +148,10 @@ class TrainConfig:
         if autoencoder:
             if c.model == "ebgan":
                 # energies are mean squared reconstruction errors of standardised features, about
-                # 0.05-0.4 for real points once trained (ring8); a margin of 1 left every fake at the
-                # margin with no gradient toward the data (docs/benchmarks.md, section remedies)
+                # 0.05-0.4 for real points once trained (ring8), so the margin sits above them and
+                # below 1. Neither 0.5 nor 1 keeps EBGAN from collapsing on ring8 (seed 0: 0 and 1
+                # modes, docs/benchmarks.md, "How the remedies' defaults were chosen"); the
+                # pull-away term is what spreads it (EBGAN-PT, section "Remedies").
                 default("margin", 0.5)
         if wgan:
             # Gulrajani et al. 2017: Adam(1e-4, betas (0.5, 0.9)), n_critic 5, lambda 10

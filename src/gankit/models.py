@@ -166,8 +166,8 @@ def _mlp_discriminator(config: TrainConfig, features: int, depth: int, classes: 
     if config.model in AUTOENCODER_MODELS:
         from .nets.mlp import MLPAutoencoderDiscriminator
         # a bottleneck narrower than the data: an autoencoder that can reconstruct everything
-        # gives no energy gap between real and fake (2-D points: 1-D code, measured on ring8);
-        # the pull-away term compares code directions, which a 1-D code cannot have
+        # gives no energy gap between real and fake (2-D points: a 1-D code); the pull-away
+        # term compares code directions, which a 1-D code cannot have
         code_dim = config.code_dim or max(2 if config.pull_away else 1, features // 2)
         return MLPAutoencoderDiscriminator(features, config.hidden, depth, code_dim,
                                            classes, config.embed_dim,

@@ -51,7 +51,8 @@ MODELS = {  # experiment name -> TrainConfig settings
     "cwgan-gp": {"model": "wgan-gp", "conditional": True},
     "unrolled-gan": {"model": "gan", "unroll": 5},              # Metz et al. 2017, K = 5
     # Ghosh et al. 2018; 8 generators measured on ring8 (3000 steps, seed 0): 7/8 modes at 91%
-    # high quality, one generator per mode; 4 generators: 4/8 modes
+    # high quality, one generator per mode; 4 generators: 4/8 modes (docs/benchmarks.md, "How
+    # the remedies' defaults were chosen")
     "mad-gan": {"model": "gan", "generators": 8},
     "ebgan": {"model": "ebgan"},                                # Zhao et al. 2017
     "ebgan-pt": {"model": "ebgan", "pull_away": 0.1},           # ... with the pull-away term
