@@ -215,7 +215,8 @@ def test_points_are_measured_in_data_units():
     module.train()
     result = ppl_of_module(module, 300, rng=0)
     unscaled = perceptual_path_length(module.generator, module.generator.latent_dim, 300, rng=0)
-    assert result["ppl"] == pytest.approx(25 * unscaled["ppl"], rel=1e-4)
+    # float32 finite differences at epsilon 1e-4: about 1e-4 relative rounding either way
+    assert result["ppl"] == pytest.approx(25 * unscaled["ppl"], rel=1e-3)
     assert result["space"] == "raw (data units)" and result["n_samples"] == 300
     assert module.generator.training            # the caller's mode is restored
     with pytest.raises(GankitError, match="space must be"):

@@ -42,7 +42,7 @@ RECIPES = {
     "cwgan-gp+pac": dict(model="wgan-gp", conditional=True, remedy="pac"),
     # at the points default (1e-3) rounding grows past the tolerance within the steps compared
     "gan+minibatch": dict(model="gan", remedy="minibatch", lr_g=2e-4, lr_d=2e-4),
-    "wgan-gp+minibatch": dict(model="wgan-gp", remedy="minibatch", steps=8),
+    "wgan-gp+minibatch": dict(model="wgan-gp", remedy="minibatch", steps=4),
     "cwgan-gp+decay": dict(model="wgan-gp", conditional=True, lr_decay="linear"),
 }
 # GAN training amplifies rounding: a difference of 1e-7 in one weight grows to about 1e-2 in the
