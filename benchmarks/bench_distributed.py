@@ -51,7 +51,7 @@ def _time_training(name: str, timed: int, out: Path) -> None:
     from gankit.config import TrainConfig
     from gankit.models import DataSpec
     from gankit.training import build_module, prepare_data
-    from gankit.training.loop import training_loop
+    from gankit.training.loop import Execution, training_loop
 
     settings, warm = MODELS[name][0], MODELS[name][1]
     with distributed.distributed_session("cpu") as ctx:
@@ -62,7 +62,8 @@ def _time_training(name: str, timed: int, out: Path) -> None:
         config = config.resolve(train.kind)
         module = build_module(config, DataSpec.of(train))
         stamps: dict[int, float] = {}
-        training_loop(module, train, config, rank=ctx.rank, world_size=ctx.world_size,
+        training_loop(module, train, config,
+                      execution=Execution(rank=ctx.rank, world_size=ctx.world_size),
                       on_step=lambda step, _: stamps.__setitem__(step, time.perf_counter()))
         seconds = stamps[warm + timed] - stamps[warm]
         if ctx.is_main:
@@ -87,7 +88,7 @@ def _ddp_check(out: Path) -> None:
     from gankit.nets.mlp import MLPDiscriminator
     from gankit.objectives import gradient_penalty
     from gankit.training import build_module, prepare_data
-    from gankit.training.loop import training_loop
+    from gankit.training.loop import Execution, training_loop
 
     torch.set_num_threads(1)
     result = {}
@@ -107,7 +108,7 @@ def _ddp_check(out: Path) -> None:
                 module.discriminator = DDP(module.discriminator)
                 sync = lambda _module: None          # DDP reduces in its backward hooks  # noqa: E731
             try:
-                training_loop(module, train, config, rank=rank, world_size=world, sync_gradients=sync)
+                training_loop(module, train, config, execution=Execution(rank=rank, world_size=world, sync_gradients=sync))
                 state = {k.replace(".module.", "."): v.clone() for k, v in module.state_dict().items()}
                 result[f"loop_{mode}"] = {k: v.tolist() for k, v in state.items()}
             except Exception as exc:                 # report, do not hide
@@ -177,7 +178,7 @@ def ddp_summary(folder: Path) -> str:
     from gankit.nets.mlp import MLPDiscriminator
     from gankit.objectives import gradient_penalty
     from gankit.training import build_module, prepare_data
-    from gankit.training.loop import training_loop
+    from gankit.training.loop import Execution, training_loop
     config = TrainConfig(data="ring8", model="wgan-gp", n_critic=2, steps=10, batch_size=32,
                          hidden=64, n_samples=2000, progress=False, tensorboard=False,
                          log_every=5).resolve("points")

@@ -50,7 +50,7 @@ from gankit.metrics import fid, kid, prdc
 from gankit.models import DataSpec, GANModule
 from gankit.nets.conv import build_conv_discriminator, build_conv_generator
 from gankit.training import build_module, load_run, prepare_data
-from gankit.training.loop import ExecutionOptions, training_loop
+from gankit.training.loop import Execution, training_loop
 
 from ._common import BASELINES, SHARED_DATA, markdown_table, write_section
 
@@ -222,7 +222,7 @@ def gankit_rate(train, module: GANModule, steps: int, warmup: int = 2, amp=None,
         if step == warmup:
             marks["cpu"], marks["wall"] = time.process_time(), time.perf_counter()
 
-    training_loop(module, train, config, on_step=on_step, options=ExecutionOptions(amp=amp))
+    training_loop(module, train, config, on_step=on_step, execution=Execution(amp=amp))
     cpu, wall = time.process_time() - marks["cpu"], time.perf_counter() - marks["wall"]
     per_step = config.n_critic * config.batch_size
     return {"steps_per_s": steps / wall, "steps_per_cpu_s": steps / cpu,

@@ -47,7 +47,7 @@ def test_resume_continues_and_refuses_other_settings(tmp_path, capsys):
     assert main(["train", "--resume", run, "--model", "gan"]) == 2
     assert "cannot change model" in error_of(capsys)
     assert train(tmp_path, "--data", "ring8", "--steps", "5") == 2
-    assert "already holds a run; use --resume" in error_of(capsys)
+    assert "already holds a run; continue it with --resume" in error_of(capsys)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -105,7 +105,7 @@ def test_bad_checkpoints_exit_2(tmp_path, capsys):
     config = (run / "config.yaml").read_text().replace("hidden: 32", "hidden: 48")
     (run / "config.yaml").write_text(config)
     assert main(["sample", str(run), "-n", "4", "--out", str(tmp_path / "s.npy")]) == 2
-    assert "does not match this model" in error_of(capsys)
+    assert "belongs to another model or other data" in error_of(capsys)
     assert main(["sample", str(tmp_path), "-n", "4", "--out", str(tmp_path / "s.npy")]) == 2
     assert "not a gankit run directory" in error_of(capsys)
 

@@ -85,7 +85,7 @@ def _grads(module):
 def _worker(out: Path) -> None:
     from gankit import distributed
     from gankit.objectives import BCEObjective, gradient_penalty
-    from gankit.training import train_run
+    from gankit.training import Execution, train_run
 
     import faulthandler
     faulthandler.dump_traceback_later(LAUNCH_TIMEOUT - 20, exit=True)   # a hang shows where it is
@@ -100,12 +100,12 @@ def _worker(out: Path) -> None:
             (out / "probe" / "x").write_text("x")
         results = {"rank": rank, "world_size": world, "backend": ctx.backend}
         for name, (_, steps, resumed_steps) in SCENARIOS.items():
-            run = train_run(_config(name, steps, B), runs / name, rank=rank, world_size=world,
-                            sync_gradients=distributed.all_reduce_gradients)
+            execution = Execution(rank=rank, world_size=world,
+                                  sync_gradients=distributed.all_reduce_gradients)
+            run = train_run(_config(name, steps, B), runs / name, execution=execution)
             if resumed_steps:
                 run = train_run(_config(name, resumed_steps, B), runs / name, resume=True,
-                                rank=rank, world_size=world,
-                                sync_gradients=distributed.all_reduce_gradients)
+                                execution=execution)
             torch.save(run.module.state_dict(), out / f"{name}.rank{rank}.pt")
         mine = slice(rank * B, (rank + 1) * B)
         # the penalty alone (no score terms): what a DDP wrap gets wrong
@@ -203,7 +203,7 @@ def test_two_process_run_resumes_from_its_checkpoint(two_ranks):
     record = yaml.safe_load((run / "config.yaml").read_text())
     assert record["distributed"] == {"world_size": 2, "per_process_batch": B, "global_batch": 2 * B,
                                      "backend": "gloo"}
-    assert len(record["resumed"]) == 1
+    assert len(record["resumes"]) == 1 and record["resumes"][0]["from_step"] == 8
     assert json.loads((run / "status.json").read_text())["step"] == 12
 
 
@@ -322,9 +322,9 @@ def test_sharded_penalty_uses_the_global_draw():
 def test_world_size_above_one_needs_a_process_group(tmp_path):
     from support import tiny
     from gankit.errors import GankitError
-    from gankit.training import train_run
+    from gankit.training import Execution, train_run
     with pytest.raises(GankitError, match="needs a torch.distributed process group"):
-        train_run(tiny(steps=2), tmp_path / "run", rank=1, world_size=2)
+        train_run(tiny(steps=2), tmp_path / "run", execution=Execution(rank=1, world_size=2))
 
 
 def _conv_settings(*extra):
@@ -342,9 +342,9 @@ def test_channels_last_matches_the_default_layout(tmp_path):
 
 def test_bf16_autocast_trains_with_a_float32_penalty(tmp_path):
     from support import tiny
-    from gankit.training import ExecutionOptions, train_run
+    from gankit.training import Execution, train_run
     run = train_run(tiny(model="wgan-gp", steps=4, n_critic=2, log_every=2), tmp_path / "run",
-                    options=ExecutionOptions(amp="bf16"))
+                    execution=Execution(amp="bf16"))
     assert all(torch.isfinite(torch.tensor(v)) for v in run.result.last_losses.values())
     assert all(p.dtype == torch.float32 for p in run.module.parameters())
     import yaml

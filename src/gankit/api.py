@@ -1,13 +1,13 @@
 """The Python estimator: `GAN(...).fit(X, y).sample(n)`, with `save` and `load`.
 
 Follows scikit-learn's conventions: settings in `__init__`, learned state in attributes ending
-in `_`, `random_state` for the seed. Training writes an ordinary run directory (a temporary one
-unless `out` is given), so everything the CLI offers works on a model fitted from Python.
+in `_`, `random_state` for the seed. Training writes an ordinary run directory, so everything the
+CLI offers works on a model fitted from Python: `out` when given (a non-empty folder is refused
+unless `overwrite=True`), else a temporary folder (`run_dir_`) that is removed with the
+estimator; `save(path)` keeps the model.
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,8 @@ import torch
 
 from .config import TrainConfig, seed_from
 from .errors import GankitError
+from .run_directory import RunDir
+from .training.run_writer import copy_model, temporary_run_directory
 
 
 def arrays_to_dataset(X, y=None, name: str = "array"):
@@ -38,13 +40,14 @@ class GAN:
                  batch_size: int | None = None, latent_dim: int | None = None,
                  hidden: int | None = None, n_critic: int | None = None, lr_g: float | None = None,
                  lr_d: float | None = None, gp_lambda: float | None = None, pac: int = 4,
-                 out: str | Path | None = None, device: str = "cpu", progress: bool = False,
-                 random_state: int | None = None, **settings):
+                 out: str | Path | None = None, overwrite: bool = False, device: str = "cpu",
+                 progress: bool = False, random_state: int | None = None, **settings):
         self.model, self.net, self.conditional, self.remedy = model, net, conditional, remedy
         self.steps, self.epochs, self.batch_size = steps, epochs, batch_size
         self.latent_dim, self.hidden, self.n_critic = latent_dim, hidden, n_critic
         self.lr_g, self.lr_d, self.gp_lambda, self.pac = lr_g, lr_d, gp_lambda, pac
-        self.out, self.device, self.progress, self.random_state = out, device, progress, random_state
+        self.out, self.overwrite, self.device = out, overwrite, device
+        self.progress, self.random_state = progress, random_state
         self.settings = settings
 
     def _config(self) -> TrainConfig:
@@ -65,12 +68,13 @@ class GAN:
             raise GankitError("conditional=True needs labels: call fit(X, y)")
         data = X if hasattr(X, "kind") and hasattr(X, "x") else arrays_to_dataset(X, y)
         config = self._config()
-        out = Path(self.out) if self.out is not None else Path(tempfile.mkdtemp(prefix="gankit-run-"))
-        run = train_run(config, out, data=(data, data), command=["python", "gankit.GAN.fit"])
+        out = Path(self.out) if self.out is not None else temporary_run_directory(self)
+        run = train_run(config, out, data=(data, data), overwrite=bool(self.overwrite),
+                        command=["python", "gankit.GAN.fit"])
         self.module_, self.config_, self.run_dir_ = run.module, run.config, run.run_dir
         self.n_features_in_ = int(np.prod(data.sample_shape))
         self.num_classes_ = run.module.num_classes
-        self.history_ = _read_history(run.run_dir)
+        self.history_ = RunDir(run.run_dir).losses_frame()
         return self
 
     def _check_fitted(self):
@@ -81,25 +85,16 @@ class GAN:
         """n samples in the data's units; for conditional models, labels y (one int, or n ints;
         default: every class equally)."""
         self._check_fitted()
-        if n < 1:
-            raise GankitError(f"n must be at least 1, got {n}")
+        n = whole_number(n, "n", minimum=1)
         rng = torch.Generator(device=self.device).manual_seed(seed_from(random_state))
-        samples, _ = self.module_.sample(n, y=y, rng=rng)
+        samples, _ = self.module_.sample(n, y=class_labels(y), rng=rng)
         return samples.cpu().numpy()
 
-    def save(self, path: str | Path) -> Path:
-        """Write a self-contained model directory (config and newest checkpoint)."""
-        from .training.checkpoint import list_checkpoints
-
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write a self-contained model directory (config and newest checkpoint); a non-empty
+        folder is refused unless overwrite=True."""
         self._check_fitted()
-        path = Path(path)
-        if path.resolve() == Path(self.run_dir_).resolve():
-            return path
-        (path / "checkpoints").mkdir(parents=True, exist_ok=True)
-        shutil.copy2(Path(self.run_dir_) / "config.yaml", path / "config.yaml")
-        step, newest = list_checkpoints(self.run_dir_)[-1]
-        shutil.copy2(newest, path / "checkpoints" / newest.name)
-        return path
+        return copy_model(self.run_dir_, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> "GAN":
@@ -110,12 +105,27 @@ class GAN:
                   remedy=config.remedy, device=device, random_state=config.seed)
         gan.module_, gan.config_, gan.run_dir_ = module, config, Path(path)
         gan.num_classes_ = module.num_classes
-        gan.history_ = _read_history(path)
+        gan.history_ = RunDir(path).losses_frame()
         return gan
 
 
-def _read_history(run_dir):
-    import pandas as pd
+def whole_number(value, name: str, minimum: int = 0) -> int:
+    """An int from an int-like value (not a bool, not 2.5, not "3"), at least `minimum`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise GankitError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise GankitError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
 
-    path = Path(run_dir) / "losses.csv"
-    return pd.read_csv(path) if path.exists() else None
+
+def class_labels(y):
+    """Labels to sample with: None, one class, or one per sample, each a whole number (1.7 and
+    'a' are refused, never silently turned into class 1)."""
+    if y is None:
+        return None
+    values = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
+    if values.dtype.kind == "f" and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+        values = values.astype(np.int64)
+    if values.dtype.kind not in "iu" or values.dtype == np.bool_:
+        raise GankitError(f"y must be class numbers (whole numbers 0..K-1), got {y!r}")
+    return torch.from_numpy(values.astype(np.int64))

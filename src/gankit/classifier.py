@@ -179,14 +179,13 @@ class Judge:
         stem = Path(stem)
         stem.parent.mkdir(parents=True, exist_ok=True)
         weights, meta = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+        from .files import atomic_path, atomic_write
         state = {k: v.detach().cpu().contiguous().clone() for k, v in self.net.state_dict().items()}
-        tag = f".tmp{os.getpid()}"
-        save_file(state, str(weights) + tag)
-        Path(str(meta) + tag).write_text(json.dumps(
-            {"version": JUDGE_VERSION, "arch": self.arch, **self.record}, indent=1))
         # weights first, record last: a record on disk means its weights are complete
-        os.replace(str(weights) + tag, weights)
-        os.replace(str(meta) + tag, meta)
+        with atomic_path(weights) as tmp:
+            save_file(state, str(tmp))
+        atomic_write(meta, json.dumps({"version": JUDGE_VERSION, "arch": self.arch, **self.record},
+                                      indent=1))
         return weights, meta
 
     @classmethod

@@ -62,7 +62,11 @@ def _train_parser(sub):
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false", default=None)
     p.add_argument("--config", help="YAML file of settings (flat, or a run's config.yaml)")
     p.add_argument("--out", help="run directory to write")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
+                   "(it may change only --steps/--epochs, --lr-g/--lr-d, logging and --device)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace whatever --out holds (a run, or other files); without it a "
+                        "non-empty --out is refused")
     g = p.add_argument_group("data parallel and GPU paths (see docs/distributed.md)",
                              "Under `torchrun --nproc_per_node=N -m gankit train ...` the same "
                              "training runs on N processes; --batch-size is per process.")
@@ -86,20 +90,19 @@ SETTING_FLAGS = ("data", "model", "net", "conditional", "remedy", "pac", "steps"
                  "image_size", "channels", "held_out", "seed", "device", "log_every",
                  "sample_every", "checkpoint_every", "progress", "tensorboard", "unroll",
                  "unroll_order", "generators", "margin", "pull_away", "gamma", "lambda_k", "code_dim")
-# what may change when a run is resumed; everything else would make it a different run
-RESUME_OVERRIDES = ("steps", "epochs", "progress", "tensorboard", "log_every", "sample_every",
-                    "checkpoint_every", "device")
 
 
-def _cmd_train(args, rank=0, world_size=1, sync_gradients=None, device=None) -> int:
+def _cmd_train(args) -> int:
     from . import distributed
     from .config import TrainConfig, load_config_file
-    from .training import ExecutionOptions, train_run
-    from .training.run_dir import read_run_config
+    from .run_directory import RunDir
+    from .training import RESUME_OVERRIDES, Execution, train_run
 
     flags = {k: getattr(args, k) for k in SETTING_FLAGS if getattr(args, k) is not None}
     if args.resume:
-        record = read_run_config(args.resume)
+        if args.overwrite:
+            raise GankitError("--resume continues a run and --overwrite replaces it; choose one")
+        record = RunDir(args.resume).record()
         changed = sorted(k for k in flags if k not in RESUME_OVERRIDES
                          and flags[k] != record["train"].get(k))
         if changed:
@@ -115,28 +118,26 @@ def _cmd_train(args, rank=0, world_size=1, sync_gradients=None, device=None) -> 
         if not args.out:
             raise GankitError("no run directory given: pass --out RUN_DIR")
         out = Path(args.out)
-        if (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir()):
-            raise GankitError(f"{out} already holds a run; use --resume {out} to continue it, "
-                              "or choose another --out")
     config = TrainConfig.from_dict(values)
-    options = ExecutionOptions(amp=getattr(args, "amp", None),
-                               channels_last=bool(getattr(args, "channels_last", False)),
-                               compile=bool(getattr(args, "compile", False)),
-                               sync_bn=bool(getattr(args, "sync_bn", False)))
+    gpu_paths = dict(amp=getattr(args, "amp", None),
+                     channels_last=bool(getattr(args, "channels_last", False)),
+                     compile=bool(getattr(args, "compile", False)),
+                     sync_bn=bool(getattr(args, "sync_bn", False)))
 
-    def run(rank, world_size, sync_gradients, device):
-        return train_run(config, out, resume=bool(args.resume), rank=rank, world_size=world_size,
-                         sync_gradients=sync_gradients, device=device,
-                         command=["gankit"] + sys.argv[1:], options=options)
+    def run(execution):
+        return train_run(config, out, resume=bool(args.resume), overwrite=bool(args.overwrite),
+                         execution=execution, command=["gankit"] + sys.argv[1:])
 
-    if world_size == 1 and distributed.launched_by_torchrun() and distributed.env_ranks()[1] > 1:
+    rank = 0
+    if distributed.launched_by_torchrun() and distributed.env_ranks()[1] > 1:
         # started by torchrun with several processes: join the group, train, leave it
-        with distributed.distributed_session(device or config.device,
+        with distributed.distributed_session(config.device,
                                              backend=getattr(args, "backend", None)) as ctx:
             rank = ctx.rank
-            result = run(ctx.rank, ctx.world_size, distributed.all_reduce_gradients, str(ctx.device))
+            result = run(Execution(device=str(ctx.device), rank=ctx.rank, world_size=ctx.world_size,
+                                   sync_gradients=distributed.all_reduce_gradients, **gpu_paths))
     else:
-        result = run(rank, world_size, sync_gradients, device)
+        result = run(Execution(**gpu_paths))
     if rank == 0:
         print(f"run directory: {result.run_dir} (step {result.result.final_step}, "
               f"{result.result.seconds:.1f} s)")
@@ -197,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         from .distributed import rank_prefix
         print(f"{rank_prefix()}gankit: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("gankit: interrupted; the last checkpoint is kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        from .training import TerminationRequested
+        print("gankit: stopped; the last checkpoint is kept (continue with --resume)",
+              file=sys.stderr)
+        return 143 if isinstance(exc, TerminationRequested) else 130
 
 
 if __name__ == "__main__":

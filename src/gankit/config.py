@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import platform
-import subprocess
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -184,8 +182,14 @@ class TrainConfig:
             raise GankitError(f"unknown lr-decay {c.lr_decay!r}; choose none or linear")
         if c.remedy == "pac" and c.batch_size % c.pac:
             raise GankitError(f"batch size {c.batch_size} is not a multiple of pac={c.pac}")
-        if c.steps is not None and c.steps < 0:
-            raise GankitError(f"steps must be >= 0, got {c.steps}")
+        if c.steps is not None and (int(c.steps) != c.steps or c.steps < 1):
+            raise GankitError(f"steps must be a whole number of generator steps, at least 1; got "
+                              f"{c.steps} (0 would train nothing)")
+        if c.epochs is not None and not c.epochs > 0:
+            raise GankitError(f"epochs must be positive, got {c.epochs} (0 would train nothing)")
+        if isinstance(c.seed, bool) or int(c.seed) != c.seed or not 0 <= c.seed < 2**32:
+            raise GankitError(f"seed must be a whole number in 0..{2**32 - 1}, got {c.seed}")
+        check_device(c.device)
         if not 0.0 < c.held_out < 1.0:
             raise GankitError(f"held-out must be in (0, 1), got {c.held_out}")
         return c
@@ -261,6 +265,24 @@ class TrainConfig:
         return cls(**values)
 
 
+def check_device(device: str) -> None:
+    """Refuse a device torch does not know, or one this machine does not have."""
+    import torch
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise GankitError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise GankitError(f"device {device!r} asked for, but this machine has no CUDA GPU "
+                              "(or this torch build has no CUDA); use --device cpu")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise GankitError(f"device {device!r} does not exist: this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+    elif parsed.type not in ("cpu", "mps"):
+        raise GankitError(f"device {device!r} is not supported; use cpu or cuda")
+
+
 def seed_from(random_state) -> int:
     """A run seed from scikit-learn's `random_state`: None (fresh entropy), a non-negative int,
     or a numpy RandomState (one draw from it)."""
@@ -282,46 +304,19 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise GankitError(f"config file {path} does not exist")
     try:
-        values = yaml.safe_load(path.read_text()) or {}
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise GankitError(f"config file {path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "a syntax error"
+        raise GankitError(f"config file {path} is not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GankitError(f"cannot read config file {path}: {exc}") from None
     if not isinstance(values, dict):
         raise GankitError(f"config file {path} must hold a mapping of settings")
     if "train" in values and isinstance(values["train"], dict):
         values = values["train"]
     return {k.replace("-", "_"): v for k, v in values.items()}
-
-
-def library_versions() -> dict[str, str]:
-    import numpy
-    import torch
-
-    from . import __version__
-
-    versions = {"gankit": __version__, "python": platform.python_version(), "torch": torch.__version__,
-                "numpy": numpy.__version__, "platform": platform.platform()}
-    for name in ("scipy", "sklearn", "pandas", "PIL", "safetensors"):
-        try:
-            module = __import__(name)
-            versions[name] = getattr(module, "__version__", "?")
-        except ImportError:
-            pass
-    return versions
-
-
-def git_revision() -> str | None:
-    """The gankit source revision, when gankit runs from a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5)
-        if out.returncode == 0:
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                   cwd=Path(__file__).parent, capture_output=True, text=True,
-                                   timeout=5).stdout.strip()
-            return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return None
 
 
 def dump_yaml(values: dict[str, Any]) -> str:

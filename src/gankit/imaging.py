@@ -86,15 +86,10 @@ def _to_pil(picture: np.ndarray):
 
 
 def _atomic_save(img, path: Path, **kwargs) -> None:
-    # write beside the target and rename, so a reader (TensorBoard, a report) never sees half a file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    # a reader (TensorBoard, a report) never sees half a picture
+    from .files import atomic_path
+    with atomic_path(path) as tmp:
         img.save(tmp, format=kwargs.pop("format"), **kwargs)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def save_grid(images, path, nrow: int | None = None, padding: int = 2, upscale: int = 1) -> Path:

@@ -177,3 +177,22 @@ def _mlp_discriminator(config: TrainConfig, features: int, depth: int, classes: 
     return MLPDiscriminator(features, config.hidden, depth, classes, config.embed_dim, pac=pac,
                             minibatch_features=minibatch,
                             minibatch_kernel_dim=config.minibatch_kernel_dim, outputs=outputs)
+
+
+# the settings that decide what the networks are; with the data spec and fingerprint they say
+# what a checkpoint belongs to
+NETWORK_SETTINGS = ("model", "net", "conditional", "remedy", "pac", "minibatch_features",
+                    "minibatch_kernel_dim", "generators", "latent_dim", "hidden", "depth", "width",
+                    "embed_dim", "code_dim")
+
+
+def checkpoint_identity(config: TrainConfig, spec: DataSpec, data_fingerprint: str | None) -> dict:
+    """What a checkpoint of this config, data spec and data belongs to (see
+    gankit.training.checkpoint.check_identity)."""
+    from . import __version__
+
+    settings = config.to_dict()
+    identity = {name: settings.get(name) for name in NETWORK_SETTINGS}
+    identity.update({"spec": spec.to_dict(), "data_fingerprint": data_fingerprint,
+                     "gankit_version": __version__})
+    return identity

@@ -28,11 +28,15 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
-from .config import TrainConfig, dump_yaml, git_revision, library_versions, seed_from
+from . import provenance
+from .config import TrainConfig, dump_yaml, seed_from
 from .data.dataset import Dataset
 from .data.tabular import (TabularEncoder, _dtype_from_dict, _dtype_to_dict, _py, factorize_classes,
                           read_table)
 from .errors import GankitError
+from .files import atomic_write
+from .models import DataSpec
+from .run_directory import RunDir
 
 ENCODER_FILE = "encoder.json"
 META_FILE = "tabular_gan.json"
@@ -116,7 +120,8 @@ class TabularGAN(BaseEstimator):
         `batch_size` is rounded up to a multiple of `pac`.
     out : path, optional
         Write a run directory there while training (losses.csv, checkpoints); without it,
-        training writes nothing and `save` writes the model when asked.
+        training writes nothing and `save` writes the model when asked. A non-empty `out` is
+        refused unless `overwrite` is True (then what it holds is replaced).
     device : str
         "cpu" or a torch device.
     progress : bool
@@ -142,7 +147,8 @@ class TabularGAN(BaseEstimator):
                  batch_size: int | None = None, latent_dim: int | None = None,
                  hidden: int | None = None, n_critic: int | None = None,
                  lr_g: float | None = None, lr_d: float | None = None, gp_lambda: float = 10.0,
-                 max_modes: int = 10, out=None, device: str = "cpu", progress: bool = False,
+                 max_modes: int = 10, out=None, overwrite: bool = False, device: str = "cpu",
+                 progress: bool = False,
                  threads: int | None = 1, random_state=None, settings: dict | None = None):
         self.numeric = numeric
         self.discrete_columns = discrete_columns
@@ -160,6 +166,7 @@ class TabularGAN(BaseEstimator):
         self.gp_lambda = gp_lambda
         self.max_modes = max_modes
         self.out = out
+        self.overwrite = overwrite
         self.device = device
         self.progress = progress
         self.threads = threads
@@ -241,10 +248,7 @@ class TabularGAN(BaseEstimator):
     def _fit_with_encoder(self, df: pd.DataFrame, encoder: TabularEncoder, labels=None,
                           class_column=None, class_position=None, seed: int | None = None):
         """Train on the rows of `df` with an encoder already fitted (possibly on more rows)."""
-        from .models import DataSpec
-        from .training import build_module
-        from .training.loop import training_loop
-        from .training.run_dir import RunWriter
+        from .training import train_run
 
         t0 = time.perf_counter()
         self._check_params()
@@ -266,21 +270,21 @@ class TabularGAN(BaseEstimator):
             num_classes=len(self.classes_) if conditional else 0,
             class_names=[str(c) for c in self.classes_] if conditional else None,
             meta={"columns": [str(c) for c in encoder.columns_], "encoder": encoder.numeric})
-        spec = DataSpec.of(data, output_info=[list(s) for s in encoder.output_info_])
-        module = build_module(config, spec)
-        # the Gumbel noise of the categorical outputs gets its own seeded stream
-        module.generator.noise_generator = torch.Generator(device=config.device).manual_seed(
-            seed + 1)
-        writer = RunWriter(self.out or "", enabled=self.out is not None, tensorboard=False)
-        if self.out is not None:
-            writer.write_config(self._record(config, spec, data))
-        try:
-            with torch_threads(self.threads, config.device):
-                result = training_loop(module, data, config, writer=writer, device=config.device)
-        finally:
-            writer.close()
-        module.eval()
-        self.encoder_, self.module_, self.config_, self.spec_ = encoder, module, config, spec
+        output_info = {"output_info": [list(s) for s in encoder.output_info_]}
+
+        def seed_gumbel_noise(module, config):
+            # the Gumbel noise of the categorical outputs gets its own seeded stream
+            module.generator.noise_generator = torch.Generator(device=config.device).manual_seed(
+                config.seed + 1)
+
+        with torch_threads(self.threads, config.device):
+            run = train_run(config, self.out, data=(data, data), overwrite=self.overwrite,
+                            command=["python", "gankit.TabularGAN.fit"], spec_extra=output_info,
+                            prepare=seed_gumbel_noise)
+        run.module.eval()
+        self.encoder_, self.module_, self.config_ = encoder, run.module, run.config
+        self.spec_ = DataSpec.of(data, **output_info)
+        self._data_description = data.describe()
         self.feature_columns_ = list(encoder.columns_)
         self.discrete_columns_ = list(encoder.discrete_columns_)
         self.class_column_ = class_column
@@ -291,7 +295,7 @@ class TabularGAN(BaseEstimator):
         self.n_features_in_ = len(cols)
         if all(isinstance(c, str) for c in cols):
             self.feature_names_in_ = np.asarray(cols, dtype=object)
-        self.steps_ = result.final_step
+        self.steps_ = run.result.final_step
         self.fit_seconds_ = time.perf_counter() - t0
         self.seed_ = seed
         self._sample_rng = np.random.RandomState(seed)
@@ -299,21 +303,8 @@ class TabularGAN(BaseEstimator):
         self.history_ = None
         if self.out is not None:
             self._write_files(Path(self.out))
-            losses = Path(self.out) / "losses.csv"
-            self.history_ = pd.read_csv(losses) if losses.exists() else None
+            self.history_ = RunDir(self.out).losses_frame()
         return self
-
-    def _record(self, config: TrainConfig, spec, data: Dataset | None = None) -> dict:
-        import datetime as dt
-        record = {"gankit_run": 1,
-                  "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                  "command": ["python", "gankit.TabularGAN.fit"],
-                  "train": config.to_dict(), "spec": spec.to_dict(),
-                  "versions": library_versions(), "git_revision": git_revision()}
-        if data is not None:
-            record["data"] = data.describe()
-            record["held_out"] = data.describe()
-        return record
 
     # -- sampling -----------------------------------------------------------------------------
 
@@ -394,24 +385,36 @@ class TabularGAN(BaseEstimator):
                            if k not in ("out",) and _jsonable(v)}}
 
     def _write_files(self, path: Path) -> None:
-        from .training.checkpoint import atomic_write_bytes
-        atomic_write_bytes(path / ENCODER_FILE, self.encoder_.to_json().encode())
-        atomic_write_bytes(path / META_FILE, json.dumps(self._meta(), indent=1).encode())
+        atomic_write(path / ENCODER_FILE, self.encoder_.to_json())
+        atomic_write(path / META_FILE, json.dumps(self._meta(), indent=1))
 
-    def save(self, path) -> Path:
-        """Write a model directory: config.yaml, checkpoints/, encoder.json, tabular_gan.json."""
-        from .training.checkpoint import atomic_write_bytes, checkpoint_path, save_checkpoint
+    def save(self, path, overwrite: bool = False) -> Path:
+        """Write a model directory: config.yaml, checkpoints/, encoder.json, tabular_gan.json.
+
+        A folder that is not empty is refused unless overwrite=True (the model's own run
+        directory, when it was fitted with `out`, is completed in place)."""
+        from .models import checkpoint_identity
+        from .training.checkpoint import checkpoint_path, save_checkpoint
+        from .training.run_writer import FRESH, OVERWRITE, claim_run_directory
 
         self._check_fitted()
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        same = self.run_dir_ is not None and path.resolve() == Path(self.run_dir_).resolve()
-        if not same:
-            atomic_write_bytes(path / "config.yaml",
-                               dump_yaml(self._record(self.config_, self.spec_)).encode())
+        if self.run_dir_ is not None and path.exists() and path.resolve() == Path(self.run_dir_).resolve():
+            self._write_files(path)
+            return path
+        lock = claim_run_directory(path, OVERWRITE if overwrite else FRESH)
+        try:
+            description = getattr(self, "_data_description", None) or {}
+            record = provenance.record(["python", "gankit.TabularGAN.save"],
+                                       train=self.config_.to_dict(), spec=self.spec_.to_dict(),
+                                       data=description, held_out=description)
+            atomic_write(path / "config.yaml", dump_yaml(record))
+            identity = checkpoint_identity(self.config_, self.spec_, description.get("fingerprint"))
             save_checkpoint(checkpoint_path(path, self.steps_), self.module_, {}, {}, self.steps_,
-                            extra={"format": FORMAT})
-        self._write_files(path)
+                            extra={"format": FORMAT}, identity=identity)
+            self._write_files(path)
+        finally:
+            lock.release()
         return path
 
     @classmethod
@@ -431,7 +434,6 @@ class TabularGAN(BaseEstimator):
         if meta.get("format") != FORMAT or meta.get("version") != 1:
             raise GankitError(f"{path / META_FILE} is not a version-1 TabularGAN description")
         module, config, record = load_run(path, device=device)
-        from .models import DataSpec
         params = {k: v for k, v in meta.get("params", {}).items()
                   if k in cls._get_param_names()}
         params["device"] = device
@@ -450,10 +452,8 @@ class TabularGAN(BaseEstimator):
         gan.seed_, gan.steps_ = meta["seed"], meta["steps"]
         gan.fit_seconds_ = meta.get("fit_seconds")
         gan._sample_rng = np.random.RandomState(gan.seed_)
-        gan.run_dir_, gan.history_ = path, None
-        losses = path / "losses.csv"
-        if losses.exists():
-            gan.history_ = pd.read_csv(losses)
+        gan.run_dir_, gan.history_ = path, RunDir(path).losses_frame()
+        gan._data_description = record.get("data") or {}
         return gan
 
 

@@ -9,7 +9,7 @@ from gankit.errors import TrainingDiverged
 from gankit.training import load_run, train_run
 from gankit.training import loop as loop_module
 from gankit.training.checkpoint import list_checkpoints
-from gankit.training.run_dir import read_status
+from gankit.run_directory import RunDir
 
 
 def mean_distance_to_modes(samples, centres):
@@ -102,7 +102,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
     with pytest.raises(TrainingDiverged, match="diverged at step 30: .*g_loss became NaN"):
         train_run(tiny(steps=40, checkpoint_every=10), tmp_path / "run")
     assert [s for s, _ in list_checkpoints(tmp_path / "run")] == [10, 20]
-    assert read_status(tmp_path / "run")["state"] == "diverged"
+    assert RunDir(tmp_path / "run").status()["state"] == "diverged"
     module, _, _ = load_run(tmp_path / "run")
     assert all(torch.isfinite(v).all() for v in module.state_dict().values())
 
@@ -117,7 +117,7 @@ def test_run_directory_holds_its_provenance_and_pictures(tmp_path):
     _, config, record = load_run(run.run_dir)
     assert config.seed == 0 and record["versions"]["torch"] == torch.__version__
     assert record["data"]["fingerprint"] == run.train.fingerprint
-    assert read_status(run.run_dir)["state"] == "finished"
+    assert RunDir(run.run_dir).status()["state"] == "finished"
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
@@ -131,7 +131,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
         patch.setattr(loop_module, "prune_checkpoints", interrupt)
         with pytest.raises(KeyboardInterrupt):
             train_run(config, tmp_path / "stopped")
-    assert read_status(tmp_path / "stopped")["state"] == "stopped"
+    assert RunDir(tmp_path / "stopped").status()["state"] == "stopped"
     assert [s for s, _ in list_checkpoints(tmp_path / "stopped")] == [20]
     resumed = train_run(config, tmp_path / "stopped", resume=True)
     assert resumed.result.steps_done == 20

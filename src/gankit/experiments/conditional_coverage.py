@@ -206,7 +206,7 @@ def run_conditional_coverage(data: str = "digits", steps: int | None = None,
         "torch_threads": torch.get_num_threads(),
         "command": sys.argv,
     }
-    from ..config import library_versions
+    from ..provenance import library_versions
     results["versions"] = library_versions()
     files = {"results.json": out / "results.json", "results.md": out / "results.md",
              "class_distribution": bars, "tsne": tsne}

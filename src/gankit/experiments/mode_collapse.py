@@ -631,7 +631,7 @@ def _write_html_report(out: Path, frame: pd.DataFrame, files: dict[str, Path]) -
 
 
 def _write_json(path: Path, frame: pd.DataFrame, runs: Sequence[Run]) -> None:
-    from ..config import library_versions
+    from ..provenance import library_versions
 
     first = runs[0].config
     record = {

@@ -2,13 +2,19 @@
 
 One file per checkpoint so that one `os.replace` makes it appear whole or not at all; a write
 interrupted midway leaves only a temporary file, which loading ignores. Everything that is not
-a tensor (step, optimizer hyper-parameters) travels as JSON in the safetensors header, so
-loading never unpickles anything.
+a tensor (step, optimizer hyper-parameters, identity) travels as JSON in the safetensors header,
+so loading never unpickles anything, and that JSON is checked before it is used: a crafted or
+damaged header is refused with one line, never a traceback.
+
+A checkpoint knows what it belongs to: its `identity` (model, the settings that shape the
+networks, the data spec and fingerprint, gankit's version) is compared with the run that loads
+it (`check_identity`), so a checkpoint copied in from another model or other data is refused
+even when its tensor shapes happen to agree. Only finite states are saved (`check_finite_state`):
+a "last good" checkpoint is one training can continue from.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +25,15 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
-from ..errors import GankitError
+from ..errors import GankitError, TrainingDiverged
+from ..files import atomic_write
 
 FORMAT = "gankit-checkpoint-1"
 CHECKPOINT_RE = re.compile(r"^step_(\d{8})\.safetensors$")
+MAX_STEP = 10**8 - 1                  # what the 8-digit file names can hold
+# identity fields that may differ between a checkpoint and its run without making it another
+# model: the version of gankit that wrote it is recorded for the user, not compared
+INFORMATIONAL = ("gankit_version",)
 
 
 @dataclass
@@ -62,53 +73,88 @@ def _optimizer_from_flat(prefix: str, tensors: dict, meta: dict) -> dict:
     return {"state": state, "param_groups": groups}
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write to a temporary file beside `path`, flush it to disk, then rename over `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def check_finite_state(module: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+                       step: int) -> None:
+    """Refuse to checkpoint weights or optimizer moments that are NaN or infinite."""
+    bad = [f"weight {name}" for name, value in module.state_dict().items()
+           if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    for label, optimizer in optimizers.items():
+        for state in optimizer.state.values():
+            for name, value in state.items():
+                if isinstance(value, torch.Tensor) and value.is_floating_point() \
+                        and not bool(torch.isfinite(value).all()):
+                    bad.append(f"optimizer {label} {name}")
+    if bad:
+        raise TrainingDiverged(
+            f"training diverged at step {step}: {', '.join(sorted(set(bad))[:3])} became NaN or "
+            "infinite; the last good checkpoint is kept (resume from it with a lower learning "
+            "rate: --resume RUN --lr-g ... --lr-d ...)")
 
 
 def save_checkpoint(path: Path, module: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    rng_states: dict[str, torch.Tensor], step: int, extra: dict | None = None) -> Path:
+                    rng_states: dict[str, torch.Tensor], step: int, extra: dict | None = None,
+                    identity: dict | None = None) -> Path:
+    if not 0 <= int(step) <= MAX_STEP:
+        raise GankitError(f"step {step} is outside 0..{MAX_STEP}")
     tensors = {f"model.{k}": v.detach().cpu().clone().contiguous()
                for k, v in module.state_dict().items()}
     meta: dict[str, Any] = {"format": FORMAT, "step": int(step), "extra": extra or {}}
+    if identity is not None:
+        meta["identity"] = identity
     for name, optimizer in optimizers.items():
         _optimizer_to_flat(f"optim_{name}", optimizer, tensors, meta)
     for name, state in rng_states.items():
         tensors[f"rng.{name}"] = state.detach().cpu().clone().contiguous()
     meta["optimizers"] = sorted(optimizers)
     payload = save_safetensors_bytes(tensors, metadata={"gankit": json.dumps(meta, default=float)})
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(Path(path), payload)
-    return Path(path)
+    return atomic_write(path, payload)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     if not path.exists():
         raise GankitError(f"checkpoint {path} does not exist")
-    payload = path.read_bytes()
+    corrupt = (f"checkpoint {path} is corrupt or not a gankit checkpoint (delete it to fall back "
+               "to the previous one)")
     try:
+        payload = path.read_bytes()
         tensors = load_safetensors_bytes(payload)
         header_len = int.from_bytes(payload[:8], "little")
         header = json.loads(payload[8:8 + header_len])
         meta = json.loads(header["__metadata__"]["gankit"])
-    except (SafetensorError, ValueError, KeyError, TypeError, json.JSONDecodeError):
-        raise GankitError(f"checkpoint {path} is corrupt or not a gankit checkpoint "
-                          "(delete it to fall back to the previous one)") from None
+    except (SafetensorError, ValueError, KeyError, TypeError, RecursionError, OSError):
+        raise GankitError(corrupt) from None
+    if not isinstance(meta, dict):
+        raise GankitError(f"{corrupt}: its metadata is a {type(meta).__name__}, not a mapping")
     if meta.get("format") != FORMAT:
         raise GankitError(f"checkpoint {path} has format {meta.get('format')!r}; expected {FORMAT}")
-    return Checkpoint(step=int(meta["step"]), tensors=tensors, meta=meta, path=path)
+    step = meta.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+        raise GankitError(f"{corrupt}: its step is {step!r}, not a whole number in 0..{MAX_STEP}")
+    named = CHECKPOINT_RE.match(path.name)
+    if named and int(named.group(1)) != step:
+        raise GankitError(f"{corrupt}: it says step {step} but is named for step {int(named.group(1))}")
+    for key in ("extra", "identity"):
+        if key in meta and not isinstance(meta[key], dict):
+            raise GankitError(f"{corrupt}: its {key!r} metadata is not a mapping")
+    return Checkpoint(step=step, tensors=tensors, meta=meta, path=path)
+
+
+def check_identity(checkpoint: Checkpoint, expected: dict, run_dir=None) -> None:
+    """Refuse a checkpoint that belongs to another model, other settings or other data.
+
+    Checkpoints written before identities were recorded carry none and are accepted."""
+    recorded = checkpoint.meta.get("identity")
+    if recorded is None:
+        return
+    differ = [key for key in sorted(set(recorded) | set(expected))
+              if key not in INFORMATIONAL and key in recorded and key in expected
+              and recorded[key] != expected[key]]
+    if differ:
+        shown = "; ".join(f"{k}: checkpoint {recorded[k]!r}, run {expected[k]!r}" for k in differ[:3])
+        where = f" {run_dir}" if run_dir is not None else ""
+        raise GankitError(f"checkpoint {checkpoint.path} belongs to another model or other data "
+                          f"than the run{where} ({shown}); use the run it was written by")
 
 
 def restore(checkpoint: Checkpoint, module: torch.nn.Module,
@@ -138,7 +184,7 @@ def restore(checkpoint: Checkpoint, module: torch.nn.Module,
             raise GankitError(f"checkpoint {checkpoint.path} holds no state for optimizer {name!r}")
         try:
             optimizer.load_state_dict(_optimizer_from_flat(prefix, checkpoint.tensors, checkpoint.meta))
-        except (ValueError, KeyError, RuntimeError) as exc:
+        except (ValueError, KeyError, RuntimeError, TypeError, AttributeError, IndexError) as exc:
             raise GankitError(f"optimizer state in {checkpoint.path} does not match: {exc}") from None
     return {k[4:]: v for k, v in checkpoint.tensors.items() if k.startswith("rng.")}
 

@@ -56,7 +56,7 @@ from ..data.dataset import Dataset
 from ..errors import GankitError, TrainingDiverged
 from ..models import GANModule
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
-from .loop import LoopResult, rank_seed, training_loop
+from .loop import Execution, LoopResult, rank_seed, training_loop
 
 __all__ = ["EnsembleLinear", "EnsembleEmbedding", "EnsembleMinibatchDiscrimination",
            "EnsembleGenerator", "EnsembleDiscriminator", "EnsembleResult", "ensemble_key",
@@ -561,7 +561,7 @@ def _train_unit(modules, datasets, configs, vectorised: bool, device, progress: 
         return train_ensemble(modules, datasets, configs, device=device, progress=progress)
     t0 = time.perf_counter()
     try:
-        loop = training_loop(modules[0], datasets[0], configs[0], device=device)
+        loop = training_loop(modules[0], datasets[0], configs[0], execution=Execution(device=str(device)))
         return [EnsembleResult(loop.steps_done, loop.final_step, loop.seconds, loop.last_losses,
                                group_seconds=loop.seconds)]
     except TrainingDiverged as exc:
