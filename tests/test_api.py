@@ -50,3 +50,55 @@ def test_random_state_follows_scikit_learn():
     for bad in (-1, True, 1.5, "3"):
         with pytest.raises(GankitError, match="random_state"):
             seed_from(bad)
+
+
+# ------------------------------------------------------------------ nothing a user owns is lost
+def _points():
+    return load_toy("ring8", n=256, seed=0).x.numpy()
+
+
+def test_fit_and_save_onto_an_existing_folder_need_overwrite(tmp_path):
+    first = gankit.GAN(steps=4, hidden=16, batch_size=32, random_state=0, out=tmp_path / "run").fit(_points())
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    with pytest.raises(GankitError, match="already holds a run"):
+        gankit.GAN(steps=4, hidden=16, batch_size=32, out=tmp_path / "run").fit(_points())
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == before
+    saved = first.save(tmp_path / "model")
+    with pytest.raises(GankitError, match="already holds a run"):
+        first.save(saved)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("years of work")
+    with pytest.raises(GankitError, match="not empty and is not a gankit run"):
+        first.save(tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "years of work"
+    first.save(saved, overwrite=True)
+    gankit.GAN(steps=4, hidden=16, batch_size=32, out=tmp_path / "run", overwrite=True).fit(_points())
+
+
+def test_fit_without_out_cleans_up_its_temporary_run(tmp_path):
+    import gc
+    gan = gankit.GAN(steps=4, hidden=16, batch_size=32, random_state=0).fit(_points())
+    folder = gan.run_dir_
+    assert folder.is_dir() and folder.name.startswith("gankit-run-")
+    kept = gan.save(tmp_path / "kept")
+    del gan
+    gc.collect()
+    assert not folder.exists()
+    assert gankit.GAN.load(kept).sample(3).shape == (3, 2)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda g: g.sample(5, y=1.7), "y must be class numbers"),
+    (lambda g: g.sample(5, y="a"), "y must be class numbers"),
+    (lambda g: g.sample(2.5), "n must be a whole number"),
+    (lambda g: g.sample(True), "n must be a whole number"),
+    (lambda g: g.sample(0), "n must be at least 1"),
+    (lambda g: g.sample(5, y=7), "outside the model's classes"),
+])
+def test_sample_arguments_are_validated(call, message):
+    data = load_toy("blobs4", n=256, seed=0)
+    gan = gankit.GAN(conditional=True, steps=2, hidden=16, batch_size=32, random_state=0)
+    gan.fit(data.x.numpy(), data.y.numpy())
+    with pytest.raises(GankitError, match=message):
+        call(gan)
+    assert gan.sample(4, y=2.0).shape == (4, 2)      # a whole float is a class number

@@ -127,3 +127,12 @@ def test_demo_quick(tmp_path, capsys):
     for name in ("ring8-wgan-gp", "blobs8-cwgan-gp"):
         assert (tmp_path / "demo" / name / "training.gif").exists()
         assert (tmp_path / "demo" / name / "losses.png").exists()
+
+
+def test_malformed_yaml_config_is_one_line_with_line_and_column(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: ring8\nsteps: [1, 2\nmodel: gan\n")
+    assert main(["train", "--config", str(bad), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"config file {bad} is not valid YAML at line" in err
+    assert "column" in err

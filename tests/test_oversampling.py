@@ -82,6 +82,36 @@ def test_same_random_state_same_rows():
     pd.testing.assert_series_equal(a[1], b[1])
 
 
+def test_one_vs_all_indicator_y_gives_the_same_rows_and_comes_back_as_one():
+    X, y = frame()
+    labels = GANOverSampler(sampling_strategy={1: 20}, random_state=3, **TINY).fit_resample(X, y)
+    dummies = pd.get_dummies(y.rename(None), prefix="is")          # bool columns is_0, is_1, is_2
+    X_res, y_res = GANOverSampler(sampling_strategy={1: 20}, random_state=3,
+                                  **TINY).fit_resample(X, dummies)
+    pd.testing.assert_frame_equal(X_res, labels[0])
+    assert list(y_res.columns) == ["is_0", "is_1", "is_2"] and (y_res.dtypes == bool).all()
+    np.testing.assert_array_equal(y_res.to_numpy().argmax(axis=1), labels[1].to_numpy())
+    # a two-class indicator array keeps its two columns and its dtype
+    X2, y2 = frame(counts=(30, 10))
+    onehot = np.eye(2, dtype=np.int32)[y2]
+    X_res2, y_res2 = GANOverSampler(random_state=0, **TINY).fit_resample(X2, onehot)
+    assert y_res2.shape == (60, 2) and y_res2.dtype == np.int32
+    np.testing.assert_array_equal(y_res2.sum(axis=0), [30, 30])
+    as_labels = GANOverSampler(random_state=0, **TINY).fit_resample(X2, y2)
+    pd.testing.assert_frame_equal(X_res2, as_labels[0])
+
+
+def test_indicator_rows_must_mark_exactly_one_class():
+    X, y = frame(counts=(30, 10))
+    onehot = np.eye(2, dtype=int)[y]
+    onehot[4] = [1, 1]
+    with pytest.raises(GankitError, match=r"row 4 marks 2 classes \(1 such rows\).*exactly one 1"):
+        GANOverSampler(**TINY).fit_resample(X, onehot)
+    onehot[4] = [0, 0]  # argmax would silently call it class 0
+    with pytest.raises(GankitError, match="row 4 marks 0 classes"):
+        GANOverSampler(**TINY).fit_resample(X, onehot)
+
+
 class _Spy(ClassifierMixin, BaseEstimator):
     """Records how many rows it is fitted on and asked to predict."""
 

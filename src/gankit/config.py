@@ -82,6 +82,12 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = True
 
+    def __post_init__(self):
+        # checked at once: the seed draws the data split before anything else is resolved
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
+                or not 0 <= self.seed < 2**32:
+            raise GankitError(f"seed must be a whole number in 0..{2**32 - 1}, got {self.seed!r}")
+
     def resolve(self, kind: str) -> "TrainConfig":
         """Fill the defaults that depend on model and data kind; check every setting."""
         c = dataclasses.replace(self)
@@ -187,8 +193,6 @@ class TrainConfig:
                               f"{c.steps} (0 would train nothing)")
         if c.epochs is not None and not c.epochs > 0:
             raise GankitError(f"epochs must be positive, got {c.epochs} (0 would train nothing)")
-        if isinstance(c.seed, bool) or int(c.seed) != c.seed or not 0 <= c.seed < 2**32:
-            raise GankitError(f"seed must be a whole number in 0..{2**32 - 1}, got {c.seed}")
         check_device(c.device)
         if not 0.0 < c.held_out < 1.0:
             raise GankitError(f"held-out must be in (0, 1), got {c.held_out}")

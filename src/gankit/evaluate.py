@@ -1,13 +1,21 @@
 """`gankit eval`: sample a run's generator and measure it against the run's held-out real data.
 
 The real data is rebuilt from the run's config and checked against the fingerprints the run
-recorded, so a metric is never computed against other data than the run was split from. Every
-number is written with its protocol (sample counts, feature extractor, real split, resizing)
-through `gankit.metrics.registry.record` into metrics.json / metrics.jsonl.
+recorded, so a metric is never computed against other data than the run was split from. Which
+metrics exist, which apply to the run's data and how each is computed is the registry's
+business (`gankit.metrics.registry.METRICS`); this module prepares what they read (samples,
+features, logits, a second real sample for toy mixtures), dispatches, shows progress on stderr,
+and prints the results. Every number is written with its protocol (sample counts, feature
+extractor, real split, resizing) through `gankit.metrics.registry.record` into metrics.json /
+metrics.jsonl.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -16,13 +24,11 @@ import numpy as np
 import torch
 
 from .errors import GankitError
+from .metrics.registry import METRICS, PRDC_K, PRDC_MAX, get_metric
 
-DEFAULT_METRICS = {
-    "points": ("modes", "prdc", "c2st", "diversity"),
-    "images": ("fid", "kid", "is", "prdc", "c2st", "diversity", "classes"),
-    "table": ("fid", "prdc", "c2st", "diversity"),
-}
-ALL_METRICS = ("fid", "kid", "is", "prdc", "c2st", "diversity", "classes", "modes", "ppl")
+# A second real sample of a toy mixture is drawn with the run's seed plus this offset (plus the
+# eval seed): the training split uses the seed itself, the held-out split seed + 1,000,000.
+FLOOR_SEED_OFFSET = 2_000_000
 
 
 @dataclass
@@ -35,9 +41,50 @@ class FeatureExtractor:
     judge: Any = None                           # the gankit judge, when it is the extractor
 
 
-def _batched(fn, x: torch.Tensor, batch: int = 500) -> np.ndarray:
-    with torch.no_grad():
-        return torch.cat([fn(x[i:i + batch]) for i in range(0, len(x), batch)]).cpu().numpy()
+class Progress:
+    """tqdm bars for eval's slow steps, and one-line notes, on `stream` (stderr by default).
+
+    Bars are off with enabled=False, and by themselves when the stream is not a terminal
+    (tqdm's disable=None), so logs and pipes get no bar debris; notes are always written.
+    """
+
+    def __init__(self, enabled: bool = True, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.disable = None if enabled else True
+
+    @contextlib.contextmanager
+    def step(self, desc: str, total: int = 1, unit: str | None = None):
+        """A bar for one step; with a unit it counts them (batches), else it shows a percentage."""
+        from tqdm.auto import tqdm
+
+        shape = ("{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}" if unit is None
+                 else "{l_bar}{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}]")
+        bar = tqdm(total=total, desc=desc, unit=unit or "it", file=self.stream,
+                   disable=self.disable, leave=False, dynamic_ncols=True, bar_format=shape)
+        try:
+            yield bar
+            if bar.n < bar.total:
+                bar.update(bar.total - bar.n)
+        finally:
+            bar.close()
+
+    def note(self, message: str) -> None:
+        from tqdm.auto import tqdm
+
+        tqdm.write(message, file=self.stream)
+
+
+def _batched(fn, x: torch.Tensor, batch: int = 500, progress: Progress | None = None,
+             what: str = "") -> np.ndarray:
+    starts = range(0, len(x), batch)
+    with torch.no_grad(), (progress.step(what, total=len(starts), unit="batch") if progress
+                           else contextlib.nullcontext()) as bar:
+        parts = []
+        for i in starts:
+            parts.append(fn(x[i:i + batch]))
+            if bar is not None:
+                bar.update(1)
+        return torch.cat(parts).cpu().numpy()
 
 
 def judge_name(judge, train) -> str:
@@ -48,11 +95,12 @@ def judge_name(judge, train) -> str:
 
 
 def feature_extractor(spec: str, train, held_out, cache_dir=None) -> FeatureExtractor:
-    """`classifier` (gankit's judge trained on the run's training split; identity for 2-D
-    points), `inception:PATH` (FID Inception-v3 pool3 from a local weights file) or `raw`."""
+    """`classifier` (gankit's judge trained on the run's training split; identity for points),
+    `inception:PATH` (FID Inception-v3 pool3 from a local weights file) or `raw`."""
     flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
     if spec == "raw" or (spec == "classifier" and train.kind == "points"):
-        return FeatureExtractor("raw values" if spec == "raw" else "identity (2-D points)",
+        width = int(np.prod(train.sample_shape))
+        return FeatureExtractor("raw values" if spec == "raw" else f"identity ({width}-D points)",
                                 flat, None, None)
     if spec == "classifier":
         if train.y is None:
@@ -73,14 +121,16 @@ def feature_extractor(spec: str, train, held_out, cache_dir=None) -> FeatureExtr
     raise GankitError(f"unknown features {spec!r}; use classifier, inception:PATH or raw")
 
 
-def _real_data(record: dict):
-    from .config import TrainConfig
+def _real_data(config, record: dict):
     from .training import prepare_data
 
-    config = TrainConfig.from_dict(record["train"])
     if config.data == "array":
         raise GankitError("this run was fitted from arrays in Python, so its real data cannot be "
                           "rebuilt; compute metrics with gankit.metrics on your held-out arrays")
+    if config.data == "table":
+        raise GankitError("this run was fitted by gankit.TabularGAN from a DataFrame, so its real "
+                          "data cannot be rebuilt; call gankit.metrics (e.g. column_fidelity) on "
+                          "your held-out frame and TabularGAN.sample(n)")
     train, held_out = prepare_data(config)
     for part, data in (("data", train), ("held_out", held_out)):
         expected = record.get(part, {}).get("fingerprint")
@@ -91,144 +141,229 @@ def _real_data(record: dict):
     return train, held_out
 
 
+def _applicable(names: list[str], asked: bool, train, progress: Progress,
+                logits: bool | None = None, features: str = "") -> list[str]:
+    """Those of `names` that apply to the run (logits: whether the extractor has them, None
+    before it is built). One that does not is an error when asked for, else a skip noted."""
+    from .metrics.registry import unmet
+
+    kept = []
+    for name in names:
+        reason = unmet(METRICS[name], train, logits=logits, features=features)
+        if reason and asked:
+            raise GankitError(reason)
+        if reason:
+            progress.note(f"skipped {reason}")
+        else:
+            kept.append(name)
+    return kept
+
+
+def _floor_sample(train, n: int, seed: int, extractor, progress) -> tuple[np.ndarray | None, str]:
+    """A fresh real sample of n points for real-vs-real floors, when the data can be redrawn
+    (a toy mixture, from its centres and std); (None, "") otherwise. `seed`: the run's seed
+    plus the eval seed."""
+    if train.centers is None:
+        return None, ""
+    from .data.toy import sample_mixture
+
+    floor_seed = FLOOR_SEED_OFFSET + seed
+    points, _ = sample_mixture(train.centers, train.mode_std, n, floor_seed)
+    features = _batched(extractor.features, torch.from_numpy(points), extractor.batch, progress,
+                        f"features of {n:,} fresh real points")
+    return features, f"fresh draws of {train.name} (seed {floor_seed})"
+
+
 def evaluate_run(run_dir, metrics=None, features: str = "classifier", n: int | None = None,
                  seed: int = 0, out=None, pictures: bool = True, cache_dir=None) -> dict[str, Any]:
-    """Evaluate a run directory; returns {metric: value} and writes metrics.json and pictures."""
-    from .metrics import c2st, class_distribution, diversity, fid, inception_score, kid, prdc
-    from .metrics import mode_metrics, per_class_accuracy, ppl_of_module
-    from .metrics.registry import make_protocol, ppl_protocol, record as record_metric
+    """Evaluate a run directory; returns {metric: value} and writes metrics.json and pictures.
+
+    metrics: names from `gankit.metrics.registry.METRICS` (default: the data kind's set).
+    Progress bars go to stderr when it is a terminal; see `run_evaluation` for the options.
+    """
+    return run_evaluation(run_dir, metrics=metrics, features=features, n=n, seed=seed, out=out,
+                          pictures=pictures, cache_dir=cache_dir)
+
+
+def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int | None = None,
+                   seed: int = 0, out=None, pictures: bool = True, cache_dir=None,
+                   prdc_max: int | None = PRDC_MAX, progress: Progress | None = None
+                   ) -> dict[str, Any]:
+    """`evaluate_run` with its cost and output controls: prdc_max caps PRDC's samples per side
+    (None: no cap); progress says where bars and notes go (default: stderr, bars on a tty)."""
+    from .metrics.registry import EvalInputs, data_kind, default_metrics, record as record_metric
+    from .run_directory import RunDir
     from .training import load_run
 
+    progress = progress or Progress()
     run_dir = Path(run_dir)
-    unknown = [m for m in (metrics or ()) if m not in ALL_METRICS]
+    unknown = [m for m in (metrics or ()) if m not in METRICS]
     if unknown:  # checked before anything slow is loaded
-        raise GankitError(f"unknown metric(s) {unknown}; choose from {', '.join(ALL_METRICS)}")
+        raise GankitError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
     if n is not None and int(n) < 2:
         raise GankitError(f"-n must be at least 2 generated samples, got {n}")
+    if prdc_max is not None and int(prdc_max) <= PRDC_K:
+        raise GankitError(f"--prdc-max must be at least {PRDC_K + 1} samples (k + 1), or 0 for "
+                          f"no cap; got {prdc_max}")
     module, config, record = load_run(run_dir)
-    train, held_out = _real_data(record)
-    kind = train.kind
-    chosen = list(dict.fromkeys(metrics)) if metrics else list(DEFAULT_METRICS[kind])
-    if "modes" in chosen and train.centers is None:
-        raise GankitError("the mode metrics need a built-in toy mixture (ring8, grid25, blobsK)")
-    if "classes" in chosen and train.y is None:
-        if metrics:
-            raise GankitError("the class metrics need labelled data (a classifier of the run's "
-                              "classes); this run's data has no labels")
-        chosen.remove("classes")
-    n_fake = n or (2500 if kind == "points" else min(10_000, max(2000, len(held_out))))
-    rng = torch.Generator().manual_seed(seed)
-    fake, fake_labels = module.sample(n_fake, rng=rng)
+    with progress.step("rebuilding the real data"):
+        train, held_out = _real_data(config, record)
+    kind = data_kind(train)
+    # the data kind's defaults, or those asked for: each must apply, checked before the slow steps
+    chosen = _applicable(list(dict.fromkeys(metrics)) if metrics else default_metrics(train),
+                         bool(metrics), train, progress)
+    n_fake = int(n or (2500 if train.kind == "points" else min(10_000, max(2000, len(held_out)))))
+    with progress.step(f"sampling {n_fake:,} generated samples"):
+        fake, fake_labels = module.sample(n_fake, rng=torch.Generator().manual_seed(seed))
     fake = fake.cpu()
-    real = held_out.x
-    extractor = feature_extractor(features, train, held_out, cache_dir)
-    if "is" in chosen and extractor.logits is None:
-        if metrics:
-            raise GankitError(f"the Inception Score needs a classifier's logits; {features!r} "
-                              "features have none (use --features classifier or inception:PATH)")
-        chosen.remove("is")
-    real_f = _batched(extractor.features, real, extractor.batch)
-    fake_f = _batched(extractor.features, fake, extractor.batch)
-    split = f"held-out split ({len(held_out)} samples, fingerprint {held_out.fingerprint})"
+    with progress.step(f"feature extractor ({features})"):
+        extractor = feature_extractor(features, train, held_out, cache_dir)
+    chosen = _applicable(chosen, bool(metrics), train, progress,
+                         logits=extractor.logits is not None, features=features)
+    real_f = _batched(extractor.features, held_out.x, extractor.batch, progress,
+                      f"features of {len(held_out):,} real samples")
+    fake_f = _batched(extractor.features, fake, extractor.batch, progress,
+                      f"features of {n_fake:,} generated samples")
+    floor_f, floor_source = _floor_sample(train, n_fake, config.seed + seed, extractor, progress)
 
-    def protocol(**extra):
-        return make_protocol(len(real_f), len(fake_f), extractor.name, split, extractor.resize,
-                             seed=seed, **extra)
+    @functools.cache
+    def class_logits():
+        from .classifier import get_judge
+        judge = extractor.judge or get_judge(train, held_out, cache_dir=cache_dir)
+        return _batched(judge.logits, fake), judge_name(judge, train)
 
+    inputs = EvalInputs(
+        kind=kind, train=train, held_out=held_out, fake=fake.numpy(), real_features=real_f,
+        fake_features=fake_f, extractor=extractor, features_spec=features, seed=seed,
+        fake_labels=None if fake_labels is None else fake_labels.cpu().numpy(), module=module,
+        floor_features=floor_f, floor_source=floor_source,
+        fake_logits=functools.cache(lambda: _batched(extractor.logits, fake, extractor.batch))
+        if extractor.logits is not None else None,
+        class_logits=class_logits, prdc_max=prdc_max, notify=progress.note)
     results: dict[str, Any] = {}
-
-    def put(name, value, proto):
+    for name in chosen:
+        metric = METRICS[name]
+        with progress.step(f"{name}: {metric.title}", total=1000) as bar:
+            inputs.progress = functools.partial(_advance, bar)
+            value, protocol = metric.compute(inputs)
         results[name] = value
-        record_metric(run_dir, name, value, proto)
-
-    if "modes" in chosen:
-        put("modes", {k: v for k, v in mode_metrics(fake.numpy(), train.centers, train.mode_std).items()
-                      if k in ("modes", "hq", "reverse_kl")},
-            protocol(space="data units", definition="PacGAN/VEEGAN: high quality within 3 std",
-                     n_modes=len(train.centers)))
-    if "fid" in chosen:
-        put("fid", fid(real_f, fake_f), protocol())
-    if "kid" in chosen:
-        size = min(1000, len(real_f), len(fake_f))
-        put("kid", kid(real_f, fake_f, subset_size=size), protocol(subsets=100, subset_size=size,
-                                                                   kernel="cubic polynomial"))
-    if "prdc" in chosen:
-        put("prdc", prdc(real_f, fake_f, k=5), protocol(k=5))
-    if "c2st" in chosen:
-        put("c2st", c2st(real_f, fake_f), protocol(classifier="knn", test_size=0.5))
-    if "diversity" in chosen:
-        put("diversity", diversity(real_f, fake_f), protocol(distance="euclidean in feature space"))
-    if "is" in chosen:
-        logits = _batched(extractor.logits, fake, extractor.batch)
-        splits = min(10, len(logits))  # the usual 10, unless fewer samples than that
-        put("is", inception_score(logits, splits=splits), protocol(splits=splits))
-    if "classes" in chosen:
-        # The classes are the run's own, so they are read by the judge (trained on the run's
-        # training split) whatever the feature space: Inception's 1008 ImageNet classes or raw
-        # values cannot say which digit a sample is.
-        judge = extractor.judge
-        if judge is None:
-            from .classifier import get_judge
-            judge = get_judge(train, held_out, cache_dir=cache_dir)
-        class_logits = _batched(judge.logits, fake)
-        dist = class_distribution(class_logits, train.num_classes)
-        if fake_labels is not None:
-            dist["per_class_accuracy"] = per_class_accuracy(
-                class_logits.argmax(1), fake_labels.cpu().numpy(), train.num_classes)
-        put("classes", dist, protocol(classifier=judge_name(judge, train)))
-    if "ppl" in chosen:
-        # n paths as for the other metrics' n samples, from a stream of its own. Flat samples are
-        # measured in data units; images in the --features space (raw pixels with --features raw).
-        in_features = kind == "images" and features != "raw"
-        path = ppl_of_module(module, n_fake, rng=torch.Generator().manual_seed(seed),
-                             space="features" if in_features else "raw",
-                             extractor=extractor if in_features else None)
-        put("ppl", {k: path[k] for k in ("ppl", "ppl_std", "n_kept")},
-            ppl_protocol(path, resize=extractor.resize if in_features else None, seed=seed))
+        record_metric(run_dir, name, value, protocol)
     if pictures:
-        _pictures(run_dir, train, held_out, fake, real_f, fake_f, results)
+        with progress.step("pictures"):
+            _pictures(RunDir(run_dir).file("eval"), inputs, results)
     if out is not None:
-        Path(out).write_text(json.dumps(json.loads((run_dir / "metrics.json").read_text()), indent=2))
+        summary, note, _ = RunDir(run_dir).metrics()
+        if summary is None:
+            raise GankitError(note)
+        Path(out).write_text(json.dumps(summary, indent=2))
     return results
 
 
-def _pictures(run_dir, train, held_out, fake, real_f, fake_f, results) -> None:
-    from .plots.evaluation import class_distribution_bars, scatter_kde, tsne_picture
+def _advance(bar, done: int, total: int) -> None:
+    """Show a metric's own (done, total) on a bar of 1000 steps."""
+    target = int(1000 * done / max(total, 1))
+    if target > bar.n:
+        bar.update(target - bar.n)
 
-    folder = Path(run_dir) / "eval"
+
+def _pictures(folder: Path, inputs, results: dict) -> None:
+    from .plots.evaluation import scatter_kde, tsne_picture
+
     folder.mkdir(exist_ok=True)
+    train = inputs.train
     if train.kind == "points" and train.x.shape[1] == 2:
-        scatter_kde(held_out.x.numpy(), fake.numpy(), folder / "scatter_kde.png",
+        scatter_kde(inputs.held_out.x.numpy(), inputs.fake, folder / "scatter_kde.png",
                     centers=train.centers)
     else:
-        tsne_picture(real_f, {"generated": fake_f}, folder / "tsne.png", n=500)
-    if "classes" in results and held_out.y is not None:
-        real_props = np.bincount(held_out.y.numpy(), minlength=train.num_classes) / len(held_out)
-        class_distribution_bars({"generated": results["classes"]["proportions"], "real": real_props},
-                                folder / "class_distribution.png", class_names=train.class_names)
+        tsne_picture(inputs.real_features, {"generated": inputs.fake_features},
+                     folder / "tsne.png", n=500)
+    for name, value in results.items():
+        if METRICS[name].picture is not None:
+            METRICS[name].picture(inputs, value, folder)
+
+
+# -- printing -------------------------------------------------------------------------------------
+_MISSING = object()
+
+
+def _at(value, path: str):
+    """The field at a dotted path of a (nested) dict value; "" is the value itself."""
+    for part in path.split(".") if path else ():
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _number(v, scale: float = 1.0) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)) and scale == 1.0:
+        return str(int(v))
+    return f"{float(v) * scale:.4g}"
+
+
+def result_lines(name: str, value) -> list[str]:
+    """How `gankit eval` prints one metric: each field worth showing, at 4 significant digits,
+    with its unit, its real-vs-real floor when there is one, and which way is better."""
+    metric = get_metric(name)
+    lines = []
+    for path, better in metric.better.items():
+        field = _at(value, path)
+        if field is _MISSING or isinstance(field, (dict, list)):
+            continue
+        parent_path, _, base = path.rpartition(".")
+        parent = _at(value, parent_path)
+        text = _number(field, metric.scale)
+        if base == "mean" and isinstance(parent, dict) and "std" in parent:
+            text += f" ± {_number(parent['std'], metric.scale)}"
+        notes = [metric.units[path]] if path in metric.units else []
+        if base == "accuracy" and isinstance(parent, dict) and "ci_low" in parent:
+            notes.append(f"95% interval {_number(parent['ci_low'])} to {_number(parent['ci_high'])}")
+        if base == "worst" and isinstance(parent, dict):
+            which = parent.get("worst_column", parent.get("worst_mode"))
+            if which is not None:
+                notes.append(f"{'column' if 'worst_column' in parent else 'mode'} {which}")
+        floor = _at(value.get("floor"), path) if isinstance(value, dict) else _MISSING
+        if floor is not _MISSING and not isinstance(floor, (dict, list)):
+            notes.append(f"real vs real {_number(floor, metric.scale)}")
+        notes.append(f"{better} is better")
+        label = name if path in ("", name) else f"{name} {path}"
+        lines.append(f"{label}: {text} ({'; '.join(notes)})")
+    return lines
 
 
 def _cmd_eval(args) -> int:
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    results = evaluate_run(args.run_dir, metrics=metrics, features=args.features, n=args.n,
-                           seed=args.seed, out=args.out)
+    results = run_evaluation(args.run_dir, metrics=metrics, features=args.features, n=args.n,
+                             seed=args.seed, out=args.out,
+                             prdc_max=args.prdc_max or None,
+                             progress=Progress(enabled=not args.no_progress))
     for name, value in results.items():
-        print(f"{name}: {json.dumps(value, default=float)}")
-    print(f"wrote {Path(args.run_dir) / 'metrics.json'}")
+        for line in result_lines(name, value):
+            print(line)
+    print(f"wrote {Path(args.run_dir) / 'metrics.json'} (every field, with its protocol)")
     return 0
 
 
 def register_cli(subparsers) -> None:
     p = subparsers.add_parser("eval", help="measure a run's samples against its held-out data")
     p.add_argument("run_dir")
-    p.add_argument("--metrics", help=f"comma-separated, from {','.join(ALL_METRICS)} "
+    p.add_argument("--metrics", help=f"comma-separated, from {','.join(METRICS)} "
                                      "(default depends on the data kind)")
     p.add_argument("--features", default="classifier",
                    help="classifier (default, trained offline on the run's data), "
                         "inception:PATH (FID Inception weights file) or raw")
-    p.add_argument("-n", type=int, help="generated samples (default 2,500 for 2-D points, "
+    p.add_argument("-n", type=int, help="generated samples (default 2,500 for points, "
                                         "else max(2,000, held-out size) up to 10,000); "
                                         "ppl: latent paths, two samples each")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the metrics JSON here")
+    p.add_argument("--prdc-max", type=int, default=PRDC_MAX,
+                   help=f"at most this many samples per side for prdc, whose cost grows as n^2 "
+                        f"(default {PRDC_MAX:,}; 0 for no cap)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (they are off anyway when stderr is not a terminal)")
     p.set_defaults(handler=_cmd_eval)

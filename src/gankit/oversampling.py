@@ -30,11 +30,19 @@ import numpy as np
 import pandas as pd
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy
+from sklearn.utils.multiclass import type_of_target
 
 from .config import seed_from
 from .data.tabular import TabularEncoder, _py
 from .errors import GankitError
 from .tabular_gan import DEFAULT_NUMERIC, DEFAULT_PAC, TabularGAN
+
+
+def _is_indicator(arr: np.ndarray) -> bool:
+    try:
+        return type_of_target(arr) == "multilabel-indicator"
+    except ValueError:  # text or mixed values: not an indicator, refused below as 2-D
+        return False
 
 
 class GANOverSampler(BaseOverSampler):
@@ -108,14 +116,28 @@ class GANOverSampler(BaseOverSampler):
         return pd.DataFrame(arr), kind
 
     @staticmethod
-    def _target(y, n: int) -> np.ndarray:
+    def _target(y, n: int) -> tuple[np.ndarray, int | None]:
+        """(one class per row, the number of columns when y is a one-vs-all indicator matrix)."""
         if y is None:
             raise GankitError("fit_resample needs the target y (one class per row)")
         arr = np.asarray(y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else y)
         if arr.ndim == 2 and arr.shape[1] == 1:
             arr = arr[:, 0]
+        width = None
+        if arr.ndim == 2 and _is_indicator(arr):
+            # as imblearn.utils.check_target_type: a class per column, each row's 1 is its class
+            marked = (arr != 0).sum(axis=1)
+            wrong = np.flatnonzero(marked != 1)
+            if wrong.size:
+                raise GankitError(
+                    f"y is a one-vs-all indicator matrix, but row {int(wrong[0])} marks "
+                    f"{int(marked[wrong[0]])} classes ({wrong.size} such rows); each row needs "
+                    "exactly one 1 (multilabel targets cannot be over-sampled)")
+            width = arr.shape[1]
+            arr = arr.argmax(axis=1)
         if arr.ndim != 1:
-            raise GankitError(f"y must be one class per row (1-D); got shape {arr.shape}")
+            raise GankitError(f"y must be one class per row (1-D, or a one-vs-all indicator "
+                              f"matrix); got shape {arr.shape}")
         if len(arr) != n:
             raise GankitError(f"X has {n} rows but y has {len(arr)} values")
         missing = pd.isna(pd.Series(arr, dtype=object if arr.dtype.kind == "O" else None))
@@ -127,7 +149,7 @@ class GANOverSampler(BaseOverSampler):
         if len(classes) < 2:
             raise GankitError(f"y has a single class ({_py(classes[0])!r}); over-sampling needs "
                               "at least two classes")
-        return arr
+        return arr, width
 
     def _discrete(self, df: pd.DataFrame):
         listed = self.discrete_columns
@@ -151,7 +173,7 @@ class GANOverSampler(BaseOverSampler):
     def fit(self, X, y, **params) -> "GANOverSampler":
         """Check inputs and compute `sampling_strategy_` (use `fit_resample` to resample)."""
         df, _ = self._frame(X)
-        y_arr = self._target(y, len(df))
+        y_arr, _ = self._target(y, len(df))
         self._discrete(df)
         self.sampling_strategy_ = self._strategy(y_arr)
         return self
@@ -160,13 +182,17 @@ class GANOverSampler(BaseOverSampler):
         """(X_res, y_res): X's rows first, in order, then the generated rows of each class.
 
         X_res has X's type (DataFrame with its columns and dtypes, or an array); y_res has y's
-        type (Series with its name, array or list).
+        type (Series with its name, array or list). y may also be a one-vs-all indicator matrix
+        (one column per class, a single 1 per row; array or DataFrame), as imbalanced-learn's
+        samplers accept: the classes are then the column indices (also in sampling_strategy)
+        and y_res is an indicator matrix with y's columns and dtype (imbalanced-learn's own
+        samplers return a single column for two classes, and drop classes absent from y).
         """
         df, kind = self._frame(X)
-        y_arr = self._target(y, len(df))
+        y_arr, width = self._target(y, len(df))
         self.sampling_strategy_ = self._strategy(y_arr)
         X_res, y_res = self._fit_resample(df, y_arr)
-        return self._restore(X, kind, X_res, y, y_res)
+        return self._restore(X, kind, X_res, y, y_res, width)
 
     def _fit_resample(self, X, y, **params):
         t0 = time.perf_counter()
@@ -226,7 +252,7 @@ class GANOverSampler(BaseOverSampler):
         return TabularGAN(**params)
 
     @staticmethod
-    def _restore(X, kind: str, X_res: pd.DataFrame, y, y_res: np.ndarray):
+    def _restore(X, kind: str, X_res: pd.DataFrame, y, y_res: np.ndarray, width: int | None = None):
         if kind == "dataframe":
             out = X_res
             for c in X.columns:      # concatenating can widen a dtype; give each column its own
@@ -241,7 +267,18 @@ class GANOverSampler(BaseOverSampler):
             out = values.astype(dtype) if dtype.kind != "O" else values
             if kind == "list":
                 out = out.tolist()
-        if isinstance(y, pd.Series):
+        if width is not None:
+            onehot = np.zeros((len(y_res), width), dtype=np.int64)
+            onehot[np.arange(len(y_res)), y_res] = 1
+            if isinstance(y, pd.DataFrame):
+                y_out = pd.DataFrame(onehot, columns=y.columns).astype(y.dtypes)
+                if isinstance(out, pd.DataFrame):
+                    y_out.index = out.index
+            else:
+                y_out = onehot.astype(np.asarray(y).dtype)
+                if isinstance(y, list):
+                    y_out = y_out.tolist()
+        elif isinstance(y, pd.Series):
             y_out = pd.Series(y_res, name=y.name, dtype=y.dtype)
             if isinstance(out, pd.DataFrame):
                 y_out.index = out.index

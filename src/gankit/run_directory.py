@@ -88,8 +88,10 @@ class RunDir:
             raise GankitError(f"{path} is not valid YAML{where}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise GankitError(f"cannot read {path}: {exc}") from None
-        if not isinstance(values, dict) or not isinstance(values.get("train"), dict):
-            raise GankitError(f"{path} is not a gankit run config (no 'train' section)")
+        if not isinstance(values, dict) or not isinstance(values.get("train"), dict) \
+                or not (values.get("gankit_run") or isinstance(values.get("spec"), dict)):
+            raise GankitError(f"{path} is not a gankit run config (no 'gankit_run' marker and "
+                              "'train' section)")
         return values
 
     def train_config(self):

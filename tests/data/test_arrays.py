@@ -51,3 +51,40 @@ def test_wrong_shape_is_refused(tmp_path):
     np.save(tmp_path / "inf.npy", np.array([[0.0, np.inf]]))
     with pytest.raises(GankitError, match="infinite"):
         load_data(tmp_path / "inf.npy")
+
+
+def test_duplicate_csv_column_names_are_refused_with_their_positions(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("\ufeffa,a,b,c,c\n1,2,3,4,5\n")  # a byte-order mark must not hide the first
+    with pytest.raises(GankitError, match=r"dup\.csv has duplicate column names 'a' \(columns 1, 2\); "
+                       r"'c' \(columns 4, 5\); give each column a unique name"):
+        load_data(path)
+
+
+@pytest.mark.parametrize("value, shown, divisor", [("1e30", "1e+30", "1e+30"),
+                                                   ("3e38", "3e+38", "1e+38"),
+                                                   ("-1e39", "1e+39", "1e+39")])
+def test_csv_values_too_large_for_float32_name_the_column(tmp_path, value, shown, divisor):
+    # 1e30 squares to inf in float32; 3e38 is near its limit; 1e39 is past it (float32 inf)
+    path = tmp_path / "big.csv"
+    path.write_text(f"a,b\n0.5,1.0\n1.5,{value}\n2.5,3.0\n")
+    with pytest.raises(GankitError) as caught:
+        load_data(path)
+    assert str(caught.value) == (
+        f"data 'big.csv': column 'b' holds values as large as {shown} in magnitude (first at row "
+        "index 1); gankit computes in float32, where values beyond 1e+15 overflow its sums of "
+        f"squares; rescale the column (e.g. divide it by {divisor})")
+
+
+def test_arrays_too_large_name_the_column_index_and_moderate_values_pass(tmp_path):
+    from gankit.api import arrays_to_dataset
+
+    x = np.ones((4, 3))
+    x[2, 1] = -2e20
+    with pytest.raises(GankitError, match=r"column 1 holds values as large as 2e\+20"):
+        arrays_to_dataset(x)
+    np.save(tmp_path / "x.npy", x.astype(np.float32))
+    with pytest.raises(GankitError, match=r"x\.npy'.*column 1"):
+        load_data(tmp_path / "x.npy")
+    x[2, 1] = -1e15  # the limit itself trains
+    assert float(arrays_to_dataset(x).x[2, 1]) == pytest.approx(-1e15)

@@ -1,5 +1,6 @@
 import gzip
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -186,10 +187,46 @@ def test_folder_mixed_modes_converted_with_count(tmp_path):
 def test_non_image_file_is_skipped_by_name(tmp_path):
     write_png(tmp_path / "a.png", (1, 2, 3))
     (tmp_path / "notes.txt").write_text("not a picture")
-    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
-    with pytest.warns(UserWarning, match=r"skipped 2 files.*(notes\.txt.*broken\.png|broken\.png.*notes\.txt)"):
+    with pytest.warns(UserWarning, match=r"skipped 1 files.*notes\.txt"):
         data = load_images(tmp_path)
     assert len(data) == 1
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG declaring the given size (8-bit RGB) with no pixel data: signature, IHDR, IEND."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IEND", b""))
+
+
+def test_damaged_pictures_stop_the_load_naming_the_files(tmp_path):
+    write_png(tmp_path / "a.png", (1, 2, 3))
+    (tmp_path / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)  # unrecognised
+    (tmp_path / "nodata.png").write_bytes(png_header(20, 20))  # recognised, fails to decode
+    with pytest.raises(GankitError, match=r"image \S*garbage\.png cannot be read \(Pillow does not "
+                       r"recognise it.*\(and 1 more: nodata\.png\); .*replace it or remove"):
+        load_images(tmp_path)
+
+
+def test_decompression_bomb_is_refused_with_its_size(tmp_path):
+    write_png(tmp_path / "a.png", (1, 2, 3))
+    # 57 bytes claiming 100,000 x 100,000 pixels: Pillow's DecompressionBombError
+    (tmp_path / "bomb.png").write_bytes(png_header(100_000, 100_000))
+    with pytest.raises(GankitError, match=r"bomb\.png is too large to load \(10,000,000,000 pixels"):
+        load_images(tmp_path)
+
+
+def test_picture_past_the_warning_limit_is_refused(tmp_path, monkeypatch):
+    import PIL.Image
+
+    write_png(tmp_path / "small.png", (1, 2, 3), size=(10, 10))
+    write_png(tmp_path / "big.png", (1, 2, 3), size=(15, 10))
+    # 150 pixels: over the limit but under twice it, where Pillow only warns
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(GankitError,
+                       match=r"big\.png is too large to load \(150 pixels, over Pillow's limit of 100;"):
+        load_images(tmp_path)
 
 
 def test_folder_of_only_non_images_is_an_error(tmp_path):

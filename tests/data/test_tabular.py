@@ -237,6 +237,26 @@ def test_read_table_csv_marks_question_marks_missing(tmp_path):
         read_table(tmp_path / "absent.csv")
 
 
+def test_read_table_refuses_duplicate_column_names(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("\nid,age,age\n1,30,31\n")  # pandas skips the blank first line too
+    with pytest.raises(GankitError, match=r"t\.csv has duplicate column names 'age' \(columns 2, 3\)"):
+        read_table(path)
+
+
+def test_values_too_large_for_float64_encoding_name_the_column():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, -1e200, 2.0]})
+    for method in ("mode", "minmax"):
+        with pytest.raises(GankitError, match=r"column 'b' holds values as large as 1e\+200.*"
+                           r"row index 1.*float64.*rescale the column"):
+            TabularEncoder(numeric=method).fit(df)
+    # the encoder computes in float64, so what overflows float32 is still encoded exactly
+    df["b"] = [1e30, -1e30, 2e30]
+    encoder = TabularEncoder(numeric="minmax")
+    np.testing.assert_allclose(encoder.inverse_transform(encoder.fit_transform(df))["b"], df["b"],
+                               rtol=1e-6)
+
+
 def test_read_table_builtins():
     iris = read_table("iris")
     assert iris.shape == (150, 5) and "target" in iris.columns

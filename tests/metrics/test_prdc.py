@@ -71,3 +71,18 @@ def test_bad_input():
         prdc(x, bad, k=2)
     with pytest.raises(GankitError, match="k must"):
         prdc(x, x, k=0)
+
+
+def test_progress_reports_every_block_up_to_the_whole_work():
+    rng = np.random.default_rng(4)
+    real, fake = rng.standard_normal((50, 2)), rng.standard_normal((30, 2))
+    seen = []
+    out = prdc(real, fake, k=3, batch_size=8, progress=lambda done, total: seen.append((done, total)))
+    # blocks on and above the diagonal of real (7 blocks of 8 rows: 28) and fake (4: 10), then
+    # each fake block against all real (4); the entries add up to the whole work
+    assert len(seen) == 28 + 10 + 4
+    # (50^2 + 6 * 8^2 + 2^2) / 2 + (30^2 + 3 * 8^2 + 6^2) / 2 + 50 * 30 distance entries
+    assert seen[-1] == (1444 + 564 + 1500, 1444 + 564 + 1500)
+    done = [d for d, _ in seen]
+    assert done == sorted(done)
+    assert out == prdc(real, fake, k=3, batch_size=8)

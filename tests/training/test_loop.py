@@ -168,3 +168,109 @@ def test_three_generators_all_make_samples_and_the_run_shows_which(tmp_path):
     assert min(float((means[i] - means[j]).norm()) for i in range(3) for j in range(i)) > 1e-4
     rows = pd.read_csv(sample_to_file(tmp_path / "run", 30, tmp_path / "s.csv"))
     assert rows["generator"].tolist() == [0, 1, 2] * 10
+
+
+# ------------------------------------------------------------------ faults: nothing is lost
+def test_a_picture_that_fails_never_costs_the_checkpoint(tmp_path, monkeypatch, capsys):
+    import gankit.plots.training as plots
+
+    def broken(*args, **kwargs):
+        raise ValueError("cannot draw this")
+
+    monkeypatch.setattr(plots, "save_scatter", broken)
+    monkeypatch.setattr(plots, "save_loss_curves", broken)
+    run = train_run(tiny(steps=20, sample_every=5), tmp_path / "run")
+    assert [s for s, _ in list_checkpoints(run.run_dir)][-1] == 20
+    assert RunDir(run.run_dir).status()["state"] == "finished"
+    err = capsys.readouterr().err
+    assert err.count("could not draw the sample picture") == 1          # once, not per snapshot
+    assert "could not draw losses.png" in err
+
+
+def test_huge_finite_values_are_refused_before_training(tmp_path):
+    from gankit.errors import GankitError
+    data = np.random.default_rng(0).normal(size=(300, 2))
+    data[5, 1] = 3e38
+    np.savetxt(tmp_path / "big.csv", data, delimiter=",", header="a,b", comments="")
+    with pytest.raises(GankitError, match="column 'b' holds values as large as 3e\\+38"):
+        train_run(tiny(data=str(tmp_path / "big.csv")), tmp_path / "run")
+    assert not (tmp_path / "run" / "checkpoints").exists() or not list_checkpoints(tmp_path / "run")
+
+
+def test_divergence_keeps_a_finite_checkpoint_and_resume_may_lower_the_rate(tmp_path):
+    import yaml
+    from gankit.training.checkpoint import load_checkpoint
+    config = tiny(model="gan", steps=200, log_every=5, checkpoint_every=5, lr_g=1e6, lr_d=1e6,
+                  lr_decay="none")
+    with pytest.raises(TrainingDiverged, match="lower learning rate"):
+        train_run(config, tmp_path / "run")
+    run = RunDir(tmp_path / "run")
+    assert run.status()["state"] == "diverged"
+    if run.checkpoints():          # whatever was kept holds finite weights and Adam moments
+        kept = load_checkpoint(run.checkpoint())
+        assert all(bool(torch.isfinite(t).all()) for t in kept.tensors.values() if t.is_floating_point())
+        resumed = train_run(tiny(model="gan", steps=kept.step + 10, log_every=5, lr_g=1e-3, lr_d=1e-3,
+                                 lr_decay="none"), tmp_path / "run", resume=True)
+        assert resumed.config.lr_g == 1e-3
+        record = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+        assert record["train"]["lr_g"] == 1e-3
+        assert record["resumes"][-1]["changed"]["lr_g"] == [1e6, 1e-3]
+
+
+def test_a_resume_that_would_train_nothing_is_refused_and_rewrites_nothing(tmp_path):
+    from gankit.errors import GankitError
+    train_run(tiny(steps=20, checkpoint_every=10), tmp_path / "run")
+    config_before = (tmp_path / "run" / "config.yaml").read_bytes()
+    with pytest.raises(GankitError, match="already at step 20.*pass --steps above 20"):
+        train_run(tiny(steps=10, checkpoint_every=10), tmp_path / "run", resume=True)
+    assert (tmp_path / "run" / "config.yaml").read_bytes() == config_before
+
+
+def test_resume_keeps_the_first_provenance_and_adds_a_history(tmp_path):
+    import yaml
+    train_run(tiny(steps=10, checkpoint_every=10), tmp_path / "run", command=["first"])
+    first = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    train_run(tiny(steps=20, checkpoint_every=10), tmp_path / "run", resume=True, command=["second"])
+    record = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert record["created"] == first["created"] and record["command"] == ["first"]
+    assert [(r["command"], r["from_step"], r["to_step"]) for r in record["resumes"]] == [(["second"], 10, 20)]
+    assert record["resumes"][0]["changed"] == {"steps": [10, 20]}
+    status = RunDir(tmp_path / "run").status()
+    assert status["total_seconds"] >= status["seconds"] > 0
+
+
+def test_disk_full_is_one_clear_error_and_the_run_is_not_left_running(tmp_path, monkeypatch):
+    import errno
+    from gankit.errors import GankitError
+    from gankit.training import checkpoint as checkpoint_module
+    real = checkpoint_module.atomic_write
+    calls = {"n": 0}
+
+    def fills_up(path, payload):
+        calls["n"] += 1
+        if calls["n"] >= 2:                       # the second checkpoint finds the disk full
+            from gankit.files import _explain
+            raise _explain(OSError(errno.ENOSPC, "No space left on device"), path)
+        return real(path, payload)
+
+    monkeypatch.setattr(checkpoint_module, "atomic_write", fills_up)
+    with pytest.raises(GankitError, match="the disk is full: could not write .*step_00000020"):
+        train_run(tiny(steps=40, checkpoint_every=10), tmp_path / "run")
+    run = RunDir(tmp_path / "run")
+    assert run.state() == "failed" and [s for s, _ in run.checkpoints()] == [10]
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(steps=0), "at least 1; got 0"),
+    (dict(epochs=0), "epochs must be positive"),
+    (dict(seed=-5), "seed must be a whole number"),
+    (dict(device="foo"), "unknown device 'foo'"),
+    (dict(device="cuda"), "no CUDA GPU"),
+])
+def test_bad_settings_are_refused_before_anything_is_written(tmp_path, settings, message):
+    from gankit.errors import GankitError
+    if settings.get("device") == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(GankitError, match=message):
+        train_run(tiny(**settings), tmp_path / "run")
+    assert not RunDir(tmp_path / "run").is_run()

@@ -2,6 +2,8 @@
 
 Images in arrays are the image loader's business (`data/images.py`); this module reads flat
 (N, D) data. A CSV's labels come from its `label` column, or the one named by `label_column`.
+Every source ends in `points_dataset`, which refuses values too large for float32 training
+(`limits.check_magnitude`) before casting.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import pandas as pd
 import torch
 
 from ..errors import GankitError
+from .csv_files import read_csv
 from .dataset import Dataset
+from .limits import check_magnitude
 
 
 def _encode_labels(values, source: str):
@@ -31,10 +35,7 @@ def load_csv_points(path: str | Path, label_column: str | None = None) -> Datase
     path = Path(path)
     if not path.exists():
         raise GankitError(f"data file {path} does not exist")
-    try:
-        frame = pd.read_csv(path)
-    except Exception as exc:  # pandas raises many kinds; the user needs one message
-        raise GankitError(f"cannot read {path} as CSV: {exc}") from None
+    frame = read_csv(path)
     if label_column is not None and label_column not in frame.columns:
         raise GankitError(f"label column {label_column!r} is not in {path.name}; "
                           f"columns are {list(frame.columns)}")
@@ -49,10 +50,11 @@ def load_csv_points(path: str | Path, label_column: str | None = None) -> Datase
                           "categorical columns use gankit.TabularGAN, or pass --label-column")
     if frame.shape[1] == 0:
         raise GankitError(f"{path.name} has no feature columns")
-    x = frame.to_numpy(dtype=np.float32)
-    return Dataset(x=torch.from_numpy(x), y=labels,
-                   kind="points", name=path.name, class_names=class_names,
-                   meta={"source": str(path.resolve()), "columns": [str(c) for c in frame.columns]})
+    columns = [str(c) for c in frame.columns]
+    # float64 first: the magnitude check must see the numbers as written, not float32's inf
+    return points_dataset(frame.to_numpy(dtype=np.float64), labels, name=path.name,
+                          meta={"source": str(path.resolve()), "columns": columns},
+                          class_names=class_names, columns=columns)
 
 
 def _npz_arrays(path: Path):
@@ -89,7 +91,9 @@ def load_array_points(path: str | Path) -> Dataset:
     return points_dataset(x, y, name=Path(path).name, meta={"source": str(Path(path).resolve())})
 
 
-def points_dataset(x, y=None, name: str = "array", meta: dict | None = None) -> Dataset:
+def points_dataset(x, y=None, name: str = "array", meta: dict | None = None,
+                   class_names: list[str] | None = None, columns=None) -> Dataset:
+    """A kind="points" `Dataset` from an (N, D) array; `columns` names the features in errors."""
     x = np.asarray(x)
     if x.dtype.kind not in "fiub":
         raise GankitError(f"{name} has dtype {x.dtype}; expected numbers")
@@ -99,6 +103,8 @@ def points_dataset(x, y=None, name: str = "array", meta: dict | None = None) -> 
     if x.ndim != 2:
         raise GankitError(f"{name} has shape {x.shape}; expected (N, features) for points "
                           "(images are (N, H, W) or (N, C, H, W))")
-    return Dataset(x=torch.as_tensor(x, dtype=torch.float32),
+    check_magnitude(x, f"data {name!r}", columns)
+    # a copy: the Dataset must not share memory with (or warn about) a caller's read-only array
+    return Dataset(x=torch.from_numpy(np.array(x, dtype=np.float32)),
                    y=None if y is None else np.asarray(y),
-                   kind="points", name=name, meta=meta or {})
+                   kind="points", name=name, class_names=class_names, meta=meta or {})

@@ -16,6 +16,11 @@ import torch
 from ..errors import GankitError, check_finite
 
 KINDS = ("points", "images", "table")
+# The fewest rows `Dataset.split` leaves on each side. Two to train: with one row the
+# standardiser has no spread (its std falls back to 1) and the "distribution" is a single point,
+# so the GAN only memorises it. One held out: the judge and `gankit eval` measure against it.
+MIN_TRAIN_ROWS = 2
+MIN_HELD_OUT_ROWS = 1
 
 
 @dataclass
@@ -76,7 +81,12 @@ class Dataset:
         return replace(self, x=self.x[index], y=None if self.y is None else self.y[index])
 
     def split(self, held_out: float, seed: int = 0) -> tuple["Dataset", "Dataset"]:
-        """A seeded (train, held-out) split, stratified by label when there are labels."""
+        """A seeded (train, held-out) split, stratified by label when there are labels.
+
+        Every class with two or more rows gives at least one to each side; a class with one row
+        stays in training (held out, the model could never learn it). Refuses a split leaving
+        fewer than MIN_TRAIN_ROWS to train on or MIN_HELD_OUT_ROWS to measure against.
+        """
         if not 0.0 < held_out < 1.0:
             raise GankitError(f"held-out fraction must be in (0, 1), got {held_out}")
         rng = np.random.default_rng(seed)
@@ -84,18 +94,33 @@ class Dataset:
         if self.y is None:
             perm = rng.permutation(n)
             k = max(1, int(round(n * held_out)))
-            return self.subset(perm[k:]), self.subset(perm[:k])
-        train_idx, held_idx = [], []
-        labels = self.y.numpy()
-        for c in np.unique(labels):
-            idx = rng.permutation(np.flatnonzero(labels == c))
-            k = int(round(len(idx) * held_out))
-            if len(idx) > 1:
-                k = min(max(k, 1), len(idx) - 1)
-            held_idx.append(idx[:k])
-            train_idx.append(idx[k:])
-        return (self.subset(np.sort(np.concatenate(train_idx))),
-                self.subset(np.sort(np.concatenate(held_idx))))
+            train_idx, held_idx = perm[k:], perm[:k]
+        else:
+            train_parts, held_parts = [], []
+            labels = self.y.numpy()
+            for c in np.unique(labels):
+                idx = rng.permutation(np.flatnonzero(labels == c))
+                k = min(max(int(round(len(idx) * held_out)), 1), len(idx) - 1)
+                held_parts.append(idx[:k])
+                train_parts.append(idx[k:])
+            train_idx = np.sort(np.concatenate(train_parts))
+            held_idx = np.sort(np.concatenate(held_parts))
+        if len(train_idx) < MIN_TRAIN_ROWS or len(held_idx) < MIN_HELD_OUT_ROWS:
+            raise GankitError(self._too_small(held_out, len(train_idx), len(held_idx)))
+        return self.subset(train_idx), self.subset(held_idx)
+
+    def _too_small(self, held_out: float, n_train: int, n_held: int) -> str:
+        n = len(self)
+        if n < MIN_TRAIN_ROWS + MIN_HELD_OUT_ROWS:
+            fix = f"use at least {MIN_TRAIN_ROWS + MIN_HELD_OUT_ROWS} rows"
+        elif n_train < MIN_TRAIN_ROWS:
+            fix = "use more data or a smaller --held-out"
+        else:  # only labelled data with every class a single row (kept for training) gets here
+            fix = "use more data: a class needs 2 rows to have one held out"
+        return (f"data {self.name!r} is too small to split: {n} rows, holding out "
+                f"{held_out * 100:.3g}% leaves {n_train} to train on and {n_held} held out, but "
+                f"training needs at least {MIN_TRAIN_ROWS} and evaluation {MIN_HELD_OUT_ROWS}; "
+                f"{fix}")
 
     def describe(self) -> dict[str, Any]:
         """What a run's config records about its data."""

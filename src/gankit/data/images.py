@@ -7,8 +7,9 @@ Owns reading every image source gankit accepts and bringing it to one form: floa
 - "digits": scikit-learn's bundled 8x8 handwritten digits (values 0..16), upscaled;
 - a folder of MNIST-format IDX files (`*-images-idx3-ubyte[.gz]` with `*-labels-idx1-ubyte[.gz]`;
   train and t10k parts are concatenated), or one such images file;
-- a folder of PNG/JPG/... pictures: class sub-folders become labels sorted by name (as
-  torchvision's ImageFolder does); a flat folder has no labels;
+- a folder of PNG/JPG/... pictures (read by `image_folders.py`): class sub-folders become
+  labels sorted by name (as torchvision's ImageFolder does); a flat folder has no labels; a
+  damaged or oversized picture stops the load with the file named;
 - `.npy` / `.npz` arrays shaped (N, H, W) or (N, C, H, W) (uint8 0..255 or floats in [0, 1],
   [-1, 1] or [0, 255]); an npz holds `x`/`images` and optionally `y`/`labels` and `class_names`.
 
@@ -20,7 +21,6 @@ import gzip
 import re
 import struct
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -35,9 +35,6 @@ from .dataset import Dataset
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _IDX_IMAGES = re.compile(r"^(?P<prefix>.+?)[-_.]images[-_.]idx3[-_.]ubyte(?P<gz>\.gz)?$", re.I)
 _IDX_LABELS = re.compile(r"^(?P<prefix>.+?)[-_.]labels[-_.]idx1[-_.]ubyte(?P<gz>\.gz)?$", re.I)
-# Pillow modes holding one channel; everything else (RGB, RGBA, P, CMYK, YCbCr...) is colour
-_GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
-_WIDE_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, what Pillow's "L" uses
 _MAX_NAMED = 5
 
@@ -377,128 +374,6 @@ def _load_array_file(path: Path, **opts) -> Dataset:
                              meta={"format": path.suffix.lower()[1:]}, **opts)
 
 
-# ------------------------------------------------------------------------------ image folders
-def _open_header(path: Path):
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return im.mode, im.size  # size is (width, height)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-
-
-def _decode(path: Path, channels: int) -> np.ndarray | None:
-    """One picture -> float32 (C, H, W) in [0, 1], or None when it cannot be decoded."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in _WIDE_MODES:
-                a = np.asarray(im, dtype=np.float32)
-                top = 1.0 if im.mode == "F" and a.max() <= 1 else 65535.0 if a.max() > 255 else 255.0
-                a = np.clip(a / top, 0, 1)[None]
-                return np.repeat(a, 3, axis=0) if channels == 3 else a
-            if im.mode in ("RGBA", "LA", "La", "PA", "RGBa") or "transparency" in im.info:
-                # composite on white: transparent areas of icons and drawings are background
-                im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)),
-                                           im.convert("RGBA"))
-            if channels == 1:
-                return np.asarray(im.convert("L"), dtype=np.float32)[None] / 255.0
-            return np.moveaxis(np.asarray(im.convert("RGB"), dtype=np.float32), -1, 0) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-
-
-def _visible(p: Path) -> bool:
-    return not p.name.startswith(".") and p.name not in ("Thumbs.db", "desktop.ini")
-
-
-def _load_folder(root: Path, image_size, channels, label_map) -> Dataset:
-    entries = [p for p in sorted(root.iterdir()) if _visible(p)]
-    subdirs = [p for p in entries if p.is_dir()]
-    top_files = [p for p in entries if p.is_file()]
-    files: list[Path] = []
-    raw_labels: list[str] | None = None
-    if subdirs:
-        raw_labels = []
-        for d in subdirs:
-            found = [p for p in sorted(d.rglob("*")) if p.is_file()
-                     and all(_visible(q) for q in p.relative_to(root).parents if str(q) != ".")
-                     and _visible(p)]
-            files += found
-            raw_labels += [d.name] * len(found)
-        if top_files:
-            _warn(f"{len(top_files)} files directly in {root} were ignored ({_names([p.name for p in top_files])}): "
-                  "with class sub-folders, only files inside them are read")
-    else:
-        files = top_files
-    if not files:
-        raise GankitError(
-            f"folder {root} is empty: expected image files (PNG/JPG), class sub-folders holding "
-            "images, or MNIST IDX files")
-
-    headers = [_open_header(p) for p in files]
-    skipped = [files[i] for i, h in enumerate(headers) if h is None]
-    keep = [i for i, h in enumerate(headers) if h is not None]
-    if not keep:
-        raise GankitError(
-            f"no readable images in {root}: none of its {len(files)} files ({_names([p.name for p in files])}) "
-            "is a picture Pillow can open")
-    modes = Counter("gray" if headers[i][0] in _GRAY_MODES else "colour" for i in keep)
-    if channels is None:
-        channels = 3 if modes["colour"] else 1
-        if modes["colour"] and modes["gray"]:
-            _warn(f"{root} mixes {modes['gray']} grayscale and {modes['colour']} colour images; "
-                  f"converted the {modes['gray']} grayscale ones to RGB (pass channels=1 for grayscale)")
-    sizes = Counter((headers[i][1][1], headers[i][1][0]) for i in keep)  # (H, W)
-    common = sizes.most_common(1)[0][0]
-    size = _target_size(image_size, common)
-    if len(sizes) > 1:
-        listing = ", ".join(f"{h}x{w} ({k})" for (h, w), k in sizes.most_common(4))
-        _warn(f"images in {root} have {len(sizes)} different sizes ({listing}"
-              f"{', ...' if len(sizes) > 4 else ''}); all resized to {size[0]}x{size[1]}")
-
-    out = torch.empty((len(keep), channels, *size), dtype=torch.float32)
-    kept_labels: list[str] = []
-    n = 0
-    for i in keep:
-        a = _decode(files[i], channels)
-        if a is None:  # a valid header on a damaged body
-            skipped.append(files[i])
-            continue
-        t = _center_crop_to_aspect(torch.from_numpy(a)[None], size)
-        out[n] = resize_images(t, size)[0].clamp_(0, 1)
-        if raw_labels is not None:
-            kept_labels.append(raw_labels[i])
-        n += 1
-    if skipped:
-        _warn(f"skipped {len(skipped)} files in {root} that are not readable images: "
-              f"{_names([str(p.relative_to(root)) for p in skipped])}")
-    if n == 0:
-        raise GankitError(f"no readable images in {root}: all {len(files)} files failed to decode")
-    out = out[:n].mul_(2).sub_(1)
-
-    y = names = None
-    k = 0
-    if raw_labels is not None:
-        empty = sorted({d.name for d in subdirs} - set(kept_labels))
-        if empty and label_map is None:
-            raise GankitError(
-                f"class folders {_names(empty)} in {root} hold no readable images; add images or "
-                "remove those folders")
-        labels, names, k = _map_labels(np.asarray(kept_labels), label_map, None, str(root))
-        y = torch.from_numpy(labels)
-    meta = {"source": str(root), "format": "folder",
-            "image_size": size[0] if size[0] == size[1] else list(size), "channels": channels,
-            "original_size": list(common) if len(sizes) == 1 else
-            {f"{h}x{w}": k_ for (h, w), k_ in sizes.most_common(20)},
-            "skipped_files": [str(p.relative_to(root)) for p in skipped[:20]]}
-    return Dataset(x=out, y=y, kind="images", name=root.name, num_classes=k, class_names=names,
-                   meta=meta)
-
-
 # -------------------------------------------------------------------------------------- digits
 def _load_digits(**opts) -> Dataset:
     from sklearn.datasets import load_digits
@@ -538,7 +413,8 @@ def load_images(source, image_size: int | None = 32, channels: int | None = None
         parts = find_idx_files(path)
         if parts:
             return _load_idx(parts, path, label_map=label_map, **opts)
-        return _load_folder(path, image_size, channels, label_map)
+        from .image_folders import load_folder  # it imports this module's helpers
+        return load_folder(path, image_size, channels, label_map)
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         return _load_array_file(path, label_map=label_map, **opts)

@@ -34,7 +34,9 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from ..errors import GankitError
+from .csv_files import read_csv
 from .dataset import Dataset
+from .limits import check_magnitude
 
 NUMERIC_METHODS = ("mode", "quantile", "minmax")
 MISSING_POLICIES = ("error", "impute")
@@ -453,8 +455,11 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 f"missing values in columns {listed}; pass missing='impute' to fill them with "
                 "the median or most frequent value, or fill them yourself")
         for c in df.columns:
-            if _is_numeric_dtype(df[c].dtype) and np.isinf(self._floats(df[c])).any():
-                raise GankitError(f"column {c!r} has infinite values; replace them first")
+            if _is_numeric_dtype(df[c].dtype):
+                floats = self._floats(df[c])
+                if np.isinf(floats).any():
+                    raise GankitError(f"column {c!r} has infinite values; replace them first")
+                check_magnitude(floats, "the table", [c], precision="float64")
 
     @staticmethod
     def _fill_value(s: pd.Series, discrete: bool):
@@ -624,10 +629,7 @@ def read_table(source, na_values: Iterable[str] = ("?", "", "NA")) -> pd.DataFra
             raise GankitError(
                 f"table {str(source)!r} is neither a built-in name {BUILTIN_TABLES} nor an "
                 "existing CSV file; check the path")
-    try:
-        return pd.read_csv(path, na_values=na, keep_default_na=False)
-    except Exception as exc:  # pandas raises many kinds; the user needs one line
-        raise GankitError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from None
+    return read_csv(path, na_values=na, keep_default_na=False)
 
 
 def builtin_discrete_columns(name: str) -> list[str]:

@@ -233,7 +233,7 @@ def material_scale(real: np.ndarray) -> np.ndarray:
     return 0.9 / np.maximum(np.abs(real).max(axis=0), 1e-12)
 
 
-def evaluate_run(module, train: Dataset, seed: int) -> tuple[dict, np.ndarray]:
+def score_module(module, train: Dataset, seed: int) -> tuple[dict, np.ndarray]:
     """(scores, the 2,500 evaluation samples) of a trained module on its training mixture."""
     from ..metrics import material_coverage, mode_metrics
 
@@ -374,7 +374,7 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
     rows, pictures = {}, {}        # run index -> row; cell -> (run index, samples)
     for i, module, result in zip(mine, modules, results):
         run, train = runs[i], trains[i]
-        scores, samples = evaluate_run(module, train, run.seed)
+        scores, samples = score_module(module, train, run.seed)
         if result.diverged:
             scores = {k: math.nan for k in scores}
             status = f"diverged at step {result.diverged_at}"

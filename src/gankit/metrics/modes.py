@@ -5,6 +5,8 @@
 of its nearest centre; a mode is captured when at least one HQ sample falls to it; reverse KL is
 KL(histogram of HQ samples over modes || uniform over modes). The design evaluates 2,500 samples.
 
+`mode_fit` (mode_fit.py) looks inside the captured modes: their spread and offset.
+
 `material_coverage` reproduces the reference material's KMeans check only so that its numbers
 can be compared; it is not a measure of quality (see its docstring).
 """
@@ -16,7 +18,10 @@ from ..errors import GankitError
 from ._arrays import as_2d_float64, check_positive_int, same_width, to_numpy
 
 
-def _nearest(samples: np.ndarray, centers: np.ndarray, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+HQ_STDS = 3.0  # a sample within this many std of its nearest centre is high quality
+
+
+def nearest_centre(samples: np.ndarray, centers: np.ndarray, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
     """Index of and distance to the nearest centre for every sample (in blocks: N x K at a time)."""
     idx = np.empty(samples.shape[0], dtype=np.int64)
     dist = np.empty(samples.shape[0])
@@ -26,6 +31,17 @@ def _nearest(samples: np.ndarray, centers: np.ndarray, block: int = 65536) -> tu
         idx[s:s + block] = d.argmin(axis=1)
         dist[s:s + block] = d[np.arange(d.shape[0]), idx[s:s + block]]
     return idx, dist
+
+
+def mode_stds(std, k: int) -> np.ndarray:
+    """The per-mode standard deviations as k positive numbers, from one number or k of them."""
+    s = np.asarray(to_numpy(std, "std"), dtype=np.float64).reshape(-1)
+    if s.size == 1:
+        s = np.full(k, float(s[0]))
+    if s.size != k or not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise GankitError(
+            f"std must be one positive number or {k} of them (one per centre); got {np.asarray(std).tolist()}")
+    return s
 
 
 def mode_metrics(samples, centers, std) -> dict:
@@ -42,14 +58,9 @@ def mode_metrics(samples, centers, std) -> dict:
     c = as_2d_float64(centers, "centers")
     same_width(c, x, "centers", "samples")
     k = c.shape[0]
-    s = np.asarray(to_numpy(std, "std"), dtype=np.float64).reshape(-1)
-    if s.size == 1:
-        s = np.full(k, float(s[0]))
-    if s.size != k or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise GankitError(
-            f"std must be one positive number or {k} of them (one per centre); got {np.asarray(std).tolist()}")
-    nearest, dist = _nearest(x, c)
-    hq = dist <= 3.0 * s[nearest]
+    s = mode_stds(std, k)
+    nearest, dist = nearest_centre(x, c)
+    hq = dist <= HQ_STDS * s[nearest]
     counts = np.bincount(nearest[hq], minlength=k)
     n_hq = int(counts.sum())
     if n_hq == 0:

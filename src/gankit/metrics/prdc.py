@@ -12,6 +12,8 @@ tens of megabytes where the full matrix would take 400 MB (float32).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -33,7 +35,26 @@ def _merge_smallest(best: torch.Tensor, candidates: torch.Tensor, k: int) -> tor
     return torch.topk(both, k, dim=1, largest=False, sorted=True).values
 
 
-def _kth_neighbour_sq(x: torch.Tensor, x_sq: torch.Tensor, k: int, batch_size: int) -> torch.Tensor:
+class _Work:
+    """Counts distance entries computed and reports (done, total) to an optional callback."""
+
+    def __init__(self, total: int, report: Callable[[int, int], None] | None):
+        self.done, self.total, self.report = 0, total, report
+
+    def add(self, entries: int) -> None:
+        self.done += entries
+        if self.report is not None:
+            self.report(self.done, self.total)
+
+
+def _pair_entries(n: int, batch_size: int) -> int:
+    """Distance entries `_kth_neighbour_sq` computes for n rows (blocks on and above the diagonal)."""
+    sizes = [min(batch_size, n - s) for s in range(0, n, batch_size)]
+    return sum(a * b for i, a in enumerate(sizes) for b in sizes[i:])
+
+
+def _kth_neighbour_sq(x: torch.Tensor, x_sq: torch.Tensor, k: int, batch_size: int,
+                      work: _Work) -> torch.Tensor:
     """Squared distance from each row of x to its k-th nearest other row.
 
     The distance matrix is symmetric, so only blocks (I, J) with J >= I are computed; each block
@@ -50,6 +71,7 @@ def _kth_neighbour_sq(x: torch.Tensor, x_sq: torch.Tensor, k: int, batch_size: i
                 continue
             j_stop = min(j + batch_size, n)
             d2 = _sq_dist_block(x[i:i_stop], x_sq[i:i_stop], x[j:j_stop], x_sq[j:j_stop])
+            work.add(d2.numel())
             if i == j:
                 # inf on the diagonal (not "take the (k+1)-th") keeps the self match out even when
                 # rounding leaves it a little above zero; exact duplicates still count as neighbours.
@@ -71,7 +93,8 @@ def _centred(x: np.ndarray, centre: np.ndarray, dtype: torch.dtype, rows: int = 
     return out
 
 
-def prdc(real, fake, k: int = 5, batch_size: int = 1024, dtype: str = "float32") -> dict:
+def prdc(real, fake, k: int = 5, batch_size: int = 1024, dtype: str = "float32",
+         progress: Callable[[int, int], None] | None = None) -> dict:
     """Precision, recall, density and coverage of `fake` against `real` features, shape (n, d).
 
     precision: share of generated samples inside at least one real k-NN ball (fidelity).
@@ -83,6 +106,9 @@ def prdc(real, fake, k: int = 5, batch_size: int = 1024, dtype: str = "float32")
     dtype "float32" (default) runs the distance matmuls in single precision after centring both
     sets on the real mean (which keeps |a|^2 + |b|^2 - 2ab from cancelling badly); "float64" is
     about twice as slow and decides exact ties the same way a float64 reference does.
+
+    The work grows as (n_real + n_fake)^2; `progress(done, total)`, when given, is called after
+    every block with the distance entries computed so far and in all.
     """
     x = as_2d_float64(real, "real")
     y = as_2d_float64(fake, "fake")
@@ -99,13 +125,15 @@ def prdc(real, fake, k: int = 5, batch_size: int = 1024, dtype: str = "float32")
     centre = x.mean(axis=0)
     xt = _centred(x, centre, _DTYPES[dtype])
     yt = _centred(y, centre, _DTYPES[dtype])
+    n_real, n_fake = xt.shape[0], yt.shape[0]
+    work = _Work(_pair_entries(n_real, batch_size) + _pair_entries(n_fake, batch_size)
+                 + n_real * n_fake, progress)
     with torch.no_grad():
         x_sq = (xt * xt).sum(dim=1)
         y_sq = (yt * yt).sum(dim=1)
-        r_real = _kth_neighbour_sq(xt, x_sq, k, batch_size)
-        r_fake = _kth_neighbour_sq(yt, y_sq, k, batch_size)
+        r_real = _kth_neighbour_sq(xt, x_sq, k, batch_size, work)
+        r_fake = _kth_neighbour_sq(yt, y_sq, k, batch_size, work)
 
-        n_real, n_fake = xt.shape[0], yt.shape[0]
         covered = torch.zeros(n_real, dtype=torch.bool)
         recalled = torch.zeros(n_real, dtype=torch.bool)
         precise = 0
@@ -113,6 +141,7 @@ def prdc(real, fake, k: int = 5, batch_size: int = 1024, dtype: str = "float32")
         for start in range(0, n_fake, batch_size):
             stop = min(start + batch_size, n_fake)
             d2 = _sq_dist_block(yt[start:stop], y_sq[start:stop], xt, x_sq)  # (fake block, real)
+            work.add(d2.numel())
             in_real_ball = d2 <= r_real[None, :]
             precise += int(in_real_ball.any(dim=1).sum())
             density_hits += int(in_real_ball.sum())

@@ -80,7 +80,9 @@ def tsne_picture(real, fakes: dict, path, n: int = 1000, random_state=0,
         parts[str(name)] = _subsample(arr, n, rng)
     data = np.concatenate([r, *parts.values()])
     perplexity = float(min(30.0, max(2.0, (data.shape[0] - 1) / 3)))
-    emb = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(data)
+    # PCA initialisation needs as many features as output dimensions; one feature starts random
+    init = "pca" if data.shape[1] >= 2 else "random"
+    emb = TSNE(n_components=2, perplexity=perplexity, init=init, random_state=random_state).fit_transform(data)
     fig, axes = plt.subplots(1, len(parts), figsize=(4.5 * len(parts), 4.5), squeeze=False)
     er = emb[:len(r)]
     start = len(r)
@@ -92,7 +94,8 @@ def tsne_picture(real, fakes: dict, path, n: int = 1000, random_state=0,
         ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.legend(loc="upper right", markerscale=3)
+        # beside the points, never over them
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=3, frameon=False)
     fig.suptitle(title)
     return _save(fig, path)
 

@@ -36,17 +36,24 @@ def claim_run_directory(path: str | Path, mode: str = FRESH) -> RunLock:
     "overwrite": whatever it holds (a run, or anything else) is deleted first: only on request.
     A folder that another process trains in is refused in every mode."""
     run = RunDir(path)
+
+    def holdings():
+        # what the folder holds; the empty samples/ and checkpoints/ of a run killed before it
+        # wrote anything do not count (its retry would otherwise be refused)
+        return [e for e in run.entries() if not (e.name in (SAMPLES_DIR, CHECKPOINTS_DIR)
+                                                 and e.is_dir() and not any(e.iterdir()))]
+
     if run.path.exists() and not run.path.is_dir():
         raise GankitError(f"{run.path} is a file; the run directory must be a folder (choose "
                           "another --out)")
-    if mode == FRESH and run.entries() and not run.is_run():
+    if mode == FRESH and holdings() and not run.is_run():
         # refuse before creating anything in a folder that belongs to the user
         raise GankitError(f"{run.path} is not empty and is not a gankit run; choose a new or "
                           "empty folder, or pass --overwrite (overwrite=True) to replace what "
                           "it holds")
     lock = RunLock(run.path).acquire()
     try:
-        entries = run.entries()
+        entries = holdings()
         if mode == RESUME:
             if not run.is_run():
                 raise GankitError(f"cannot resume: {run.path} is not a gankit run directory")
@@ -56,7 +63,7 @@ def claim_run_directory(path: str | Path, mode: str = FRESH) -> RunLock:
             raise GankitError(f"{run.path} already holds a run; continue it with --resume "
                               f"{run.path}, replace it with --overwrite, or choose another --out")
         elif mode == OVERWRITE:
-            for entry in entries:
+            for entry in run.entries():
                 try:
                     shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
                 except OSError as exc:
