@@ -86,7 +86,7 @@ def _ddp_check(out: Path) -> None:
     from gankit.config import TrainConfig
     from gankit.models import DataSpec
     from gankit.nets.mlp import MLPDiscriminator
-    from gankit.objectives import gradient_penalty
+    from gankit.gans.wgan_gp import gradient_penalty
     from gankit.training import build_module, prepare_data
     from gankit.training.loop import Execution, training_loop
 
@@ -176,7 +176,7 @@ def ddp_summary(folder: Path) -> str:
     from gankit.config import TrainConfig
     from gankit.models import DataSpec
     from gankit.nets.mlp import MLPDiscriminator
-    from gankit.objectives import gradient_penalty
+    from gankit.gans.wgan_gp import gradient_penalty
     from gankit.training import build_module, prepare_data
     from gankit.training.loop import Execution, training_loop
     config = TrainConfig(data="ring8", model="wgan-gp", n_critic=2, steps=10, batch_size=32,

@@ -207,7 +207,7 @@ def part_mnist(steps, every, stop_at=None) -> dict:
 
 def _reference_networks():
     g = build_conv_generator(32, 1, 100, 10, width=128)
-    d = build_conv_discriminator(32, 1, None, 10, width=64, kind="wgan-gp",
+    d = build_conv_discriminator(32, 1, None, 10, width=64,
                                  conditioning="concat", norm="instance")
     return GANModule(g, d, None)
 

@@ -100,3 +100,36 @@ def test_judge_needs_labels(digits_split):
     unlabeled = Dataset(x=train.x[:10], y=None, kind="images", name="u")
     with pytest.raises(GankitError, match="needs labels"):
         train_judge(unlabeled)
+
+
+def test_a_grey_judge_reads_each_channel_of_a_stack_on_its_own(judge, digits_split):
+    _, held = digits_split
+    a, b, c = held.x[:40], held.x[40:80], held.x[80:120]
+    per_channel = judge.predict_channels(torch.cat([a, b, c], 1))
+    assert per_channel.shape == (40, 3) and per_channel.dtype == torch.int64
+    expected = torch.stack([judge.predict(a), judge.predict(b), judge.predict(c)], 1)
+    assert torch.equal(per_channel, expected)
+    assert torch.equal(judge.predict_channels(a.numpy()), judge.predict(a)[:, None])
+    with pytest.raises(GankitError, match=r"\(N, C, H, W\), got shape \(40, 32, 32\)"):
+        judge.predict_channels(a[:, 0])
+
+
+def test_only_a_judge_of_grey_images_reads_channels(digits_split):
+    train, held = digits_split
+    rgb = Dataset(x=train.x[:64].expand(-1, 3, -1, -1), y=train.y[:64], kind="images", name="rgb")
+    colour_judge = train_judge(rgb, epochs=1)
+    with pytest.raises(GankitError, match="needs a judge of 1-channel images; this one reads "
+                                          "3-channel images"):
+        colour_judge.predict_channels(torch.zeros(2, 3, 32, 32))
+
+
+def test_notes_are_kept_with_the_cached_judge_but_are_not_its_key(tmp_path, digits_split, monkeypatch):
+    train, held = digits_split
+    small = train.subset(torch.arange(100))
+    first = get_judge(small, held, cache_dir=tmp_path, epochs=1, notes={"split": "first 100"})
+    assert first.record["split"] == "first 100"
+    assert json.loads(next(tmp_path.glob("*.json")).read_text())["split"] == "first 100"
+    monkeypatch.setattr(clf, "train_judge", lambda *a, **k: pytest.fail("retrained"))
+    assert get_judge(small, held, cache_dir=tmp_path, epochs=1).record["split"] == "first 100"
+    again = get_judge(small, held, cache_dir=tmp_path, epochs=1, notes={"split": "renamed"})
+    assert again.record["split"] == "renamed" and len(list(tmp_path.glob("*.json"))) == 1

@@ -58,7 +58,7 @@ def test_resume_continues_and_refuses_other_settings(tmp_path, capsys):
     (["--data", "ring8", "--remedy", "pac", "--pac", "5"], "not a multiple of pac=5"),
     (["--data", "ring8", "--batch-size", "0"], "batch-size must be at least 1"),
     (["--data", "ring8", "--model", "gan", "--unroll", "-1"], "--unroll is a number of look-ahead"),
-    (["--data", "ring8", "--model", "ebgan", "--unroll", "2"], "--unroll works with --model gan or wgan-gp"),
+    (["--data", "ring8", "--model", "ebgan", "--unroll", "2"], "--unroll works with a single scoring discriminator"),
     (["--data", "ring8", "--model", "gan", "--generators", "0"], "--generators is the number of generators"),
     (["--data", "ring8", "--model", "wgan-gp", "--generators", "3"], "needs --model gan"),
     (["--data", "ring8", "--model", "gan", "--generators", "2", "--remedy", "pac"], "drop --remedy pac"),

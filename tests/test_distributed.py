@@ -74,7 +74,7 @@ def _penalty_critic():
 def _bn_discriminator():
     from gankit.nets.conv import build_conv_discriminator
     torch.manual_seed(12)
-    return build_conv_discriminator(image_size=32, channels=1, width=4, kind="dcgan")
+    return build_conv_discriminator(image_size=32, channels=1, width=4, norm="batch")
 
 
 def _grads(module):
@@ -84,7 +84,8 @@ def _grads(module):
 # ------------------------------------------------------------------------ worker (torchrun)
 def _worker(out: Path) -> None:
     from gankit import distributed
-    from gankit.objectives import BCEObjective, gradient_penalty
+    from gankit.gans.bce import VanillaGAN
+    from gankit.gans.wgan_gp import gradient_penalty
     from gankit.training import Execution, train_run
 
     import faulthandler
@@ -118,7 +119,7 @@ def _worker(out: Path) -> None:
         # a BatchNorm discriminator: statistics of each process's own batch
         bn = _bn_discriminator()
         real, fake = _fixed_batch("images")
-        BCEObjective().discriminator_loss(bn, real[mine], fake[mine])[0].backward()
+        VanillaGAN().discriminator_loss(bn, real[mine], fake[mine])[0].backward()
         distributed.all_reduce_gradients(bn)
         torch.save(_grads(bn), out / f"bn_grads.rank{rank}.pt")
         # the command line under torchrun (what `torchrun -m gankit train ...` runs)
@@ -222,7 +223,7 @@ def test_only_rank_zero_writes(two_ranks):
 def test_penalty_gradients_are_averaged_correctly(two_ranks):
     """The penalty alone, differentiated twice on each rank's half: the averaged gradient is the
     full batch's (a DistributedDataParallel wrap leaves it unreduced, see docs/distributed.md)."""
-    from gankit.objectives import gradient_penalty
+    from gankit.gans.wgan_gp import gradient_penalty
     critic = _penalty_critic()
     real, fake = _fixed_batch("points")
     gradient_penalty(critic, real, fake, rng=torch.Generator().manual_seed(3)).backward()
@@ -234,12 +235,12 @@ def test_penalty_gradients_are_averaged_correctly(two_ranks):
 def test_batchnorm_normalises_each_process_batch(two_ranks):
     """Without --sync-bn, BatchNorm uses each process's own statistics: the averaged gradient is the
     mean of the two halves' gradients, not the gradient of the 2B batch."""
-    from gankit.objectives import BCEObjective
+    from gankit.gans.bce import VanillaGAN
     real, fake = _fixed_batch("images")
 
     def grads_on(rows):
         net = _bn_discriminator()
-        BCEObjective().discriminator_loss(net, real[rows], fake[rows])[0].backward()
+        VanillaGAN().discriminator_loss(net, real[rows], fake[rows])[0].backward()
         return _grads(net)
 
     halves = [grads_on(slice(0, B)), grads_on(slice(B, 2 * B))]
@@ -308,7 +309,7 @@ def test_helpers_without_a_process_group():
 
 
 def test_sharded_penalty_uses_the_global_draw():
-    from gankit.objectives import gradient_penalty
+    from gankit.gans.wgan_gp import gradient_penalty
     critic = _penalty_critic()
     real, fake = _fixed_batch("points")
     plain = gradient_penalty(critic, real, fake, rng=torch.Generator().manual_seed(3))
@@ -355,8 +356,8 @@ def test_compile_flag_compiles_both_networks_but_not_the_penalty(tmp_path, monke
     """torch.compile itself takes ~30 s per network on this CPU, so it is replaced by a recorder:
     what is checked is that G and D are compiled and that the penalty gets the eager critic
     (compiled graphs cannot be differentiated twice)."""
-    from gankit import objectives
     from gankit.cli import main
+    from gankit.gans import wgan_gp
     compiled, penalised, scored = [], [], []
 
     class Compiled:
@@ -371,14 +372,14 @@ def test_compile_flag_compiles_both_networks_but_not_the_penalty(tmp_path, monke
         compiled.append(type(module).__name__)
         return Compiled(module)
 
-    real_penalty = objectives.gradient_penalty
+    real_penalty = wgan_gp.gradient_penalty
 
     def recording_penalty(discriminator, *args, **kwargs):
         penalised.append(type(discriminator).__name__)
         return real_penalty(discriminator, *args, **kwargs)
 
     monkeypatch.setattr(torch, "compile", fake_compile)
-    monkeypatch.setattr(objectives, "gradient_penalty", recording_penalty)
+    monkeypatch.setattr(wgan_gp, "gradient_penalty", recording_penalty)
     assert main(["train", "--data", "ring8", "--steps", "2", "--hidden", "16", "--compile",
                  "--no-progress", "--no-tensorboard", "--out", str(tmp_path / "run")]) == 0
     assert sorted(compiled) == ["MLPDiscriminator", "MLPGenerator"]

@@ -5,10 +5,12 @@ One network serves two purposes, so both agree on what "looks real" means:
 - its penultimate layer is the offline feature space of FID/KID/PRDC (no Inception download).
 
 Images get a small CNN (two conv blocks, a 128-d penultimate layer); flat data (tables, points)
-an MLP with the same 128-d penultimate layer. Training is seeded and leaves the global RNG alone.
-`get_judge` caches the weights (safetensors, never pickle) and a JSON record of architecture and
-accuracy under `cache_dir` (default $GANKIT_CACHE or ~/.cache/gankit), keyed by the training
-data's fingerprint and the training settings.
+an MLP with the same 128-d penultimate layer. A judge of 1-channel images also reads each
+channel of a multi-channel image on its own (`Judge.predict_channels`: Stacked MNIST's digits).
+Training is seeded and leaves the global RNG alone. `get_judge` caches the weights
+(safetensors, never pickle) and a JSON record of architecture, accuracy and any notes under
+`cache_dir` (default $GANKIT_CACHE or ~/.cache/gankit), keyed by the training data's fingerprint
+and the training settings.
 """
 from __future__ import annotations
 
@@ -156,6 +158,22 @@ class Judge:
 
     def predict(self, x) -> torch.Tensor:
         return self.logits(x).argmax(1)
+
+    def predict_channels(self, x) -> torch.Tensor:
+        """The class of each channel of (N, C, H, W) images, each read as a 1-channel image by
+        this judge of 1-channel images: an int64 tensor (N, C)."""
+        if self.arch["type"] != "cnn" or self.arch["channels"] != 1:
+            what = (f"{self.arch['channels']}-channel images" if self.arch["type"] == "cnn"
+                    else "flat samples")
+            raise GankitError(f"predict_channels needs a judge of 1-channel images; this one reads "
+                              f"{what}")
+        if not isinstance(x, torch.Tensor):
+            x = torch.as_tensor(np.asarray(x))
+        if x.ndim != 4:
+            raise GankitError(f"predict_channels reads images shaped (N, C, H, W), got shape "
+                              f"{tuple(x.shape)}")
+        n, c = x.shape[:2]
+        return self.predict(x.reshape(n * c, 1, *x.shape[2:])).reshape(n, c)
 
     def score(self, x, y) -> dict[str, Any]:
         """Accuracy of the judge's predictions against labels y (for conditional samples: the
@@ -323,18 +341,25 @@ def judge_key(train: Dataset, held_out: Dataset | None = None, epochs: int | Non
 
 def get_judge(train: Dataset, held_out: Dataset | None = None, cache_dir=None,
               epochs: int | None = None, seed: int = 0, device="cpu",
-              verbose: bool = False) -> Judge:
+              verbose: bool = False, notes: dict[str, Any] | None = None) -> Judge:
     """The judge for this training data: loaded from the cache when present, else trained and
-    stored there. A damaged cache entry is retrained with a warning."""
+    stored there. A damaged cache entry is retrained with a warning.
+
+    notes: more for the judge's record (e.g. which split of which data it learnt from), stored
+    with it; they describe the data the key already names, so they are not part of the key.
+    """
     _check_pair(train, held_out)
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     stem = cache / judge_key(train, held_out, epochs, seed)
     if stem.with_suffix(".json").is_file():
         try:
-            return Judge.load(stem).to(device)
+            judge = Judge.load(stem).to(device)
+            judge.record.update(notes or {})
+            return judge
         except GankitError as e:
             warnings.warn(f"{e}; retraining", UserWarning, stacklevel=2)
     judge = train_judge(train, held_out, epochs=epochs, seed=seed, device=device, verbose=verbose)
+    judge.record.update(notes or {})
     try:
         judge.save(stem)
     except OSError as e:

@@ -13,83 +13,82 @@ from .errors import GankitError
 EXIT_USER_ERROR = 2
 
 
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def setting_fields(names=None):
+    """The TrainConfig fields that are command-line flags (all of them, or those named)."""
+    from dataclasses import fields
+
+    from .config import TrainConfig
+    chosen = [f for f in fields(TrainConfig) if f.metadata.get("flag", True)]
+    return chosen if names is None else [f for f in chosen if f.name in names]
+
+
+def add_setting(parser, field, help_prefix: str = "") -> None:
+    """One TrainConfig field as a flag: its type, choices, help text and default, from the field."""
+    from .config import default_text, field_choices
+
+    flag = "--" + field.name.replace("_", "-")
+    choices = field_choices(field)
+    # choices are listed, not enforced by argparse: the settings' own checks say what is wrong
+    # in one line (argparse would print its usage block)
+    listed = f"; one of {', '.join(map(str, choices))}" if choices else ""
+    text = f"{help_prefix}{field.metadata['help']}{listed} (default: {default_text(field)})"
+    base = str(field.type).split("|")[0].strip()
+    if base == "bool":
+        parser.add_argument(flag, action="store_true", default=None, help=text)
+        return
+    parser.add_argument(flag, type=_TYPES.get(base, str), default=None, help=text,
+                        metavar=field.name.split("_")[-1].upper())
+
+
+def setting_values(args, names=None) -> dict:
+    """The settings given on the command line (flags left out are not in the dict)."""
+    return {f.name: getattr(args, f.name) for f in setting_fields(names)
+            if getattr(args, f.name, None) is not None}
+
+
 def _train_parser(sub):
     p = sub.add_parser("train", help="train a GAN and write a run directory",
-                       description="Train a GAN. Settings: defaults < --config file < flags.")
-    p.add_argument("--data", help="built-in name (ring8, grid25, blobs4/8/16/32, digits, iris, "
-                   "wine, breast-cancer) or a path (.csv, .npy/.npz, image folder, IDX folder)")
-    p.add_argument("--model", help="gan (vanilla, BCE), dcgan, wgan-gp, ebgan, began")
-    p.add_argument("--net", help="auto, mlp, conv, tabular")
-    p.add_argument("--conditional", action="store_true", default=None, help="condition on labels")
-    p.add_argument("--remedy", help="mode-collapse remedy: minibatch or pac")
-    p.add_argument("--pac", type=int, help="PacGAN packing degree (default 4)")
-    r = p.add_argument_group("further mode-collapse remedies (points and tables)")
-    r.add_argument("--unroll", type=int, metavar="K",
-                   help="Unrolled GAN: the generator's loss against D advanced K steps (default 0)")
-    r.add_argument("--unroll-order", choices=("second", "first"),
-                   help="second: differentiate through the look-ahead (default); first: cheaper")
-    r.add_argument("--generators", type=int, metavar="N",
-                   help="MAD-GAN: N generators sharing a discriminator with N+1 outputs (--model gan)")
-    r.add_argument("--margin", type=float, help="EBGAN: energy margin for fakes (default 1)")
-    r.add_argument("--pull-away", type=float, help="EBGAN-PT: pull-away term weight (paper: 0.1)")
-    r.add_argument("--gamma", type=float, help="BEGAN: diversity ratio (default 0.5; images 1.0)")
-    r.add_argument("--lambda-k", type=float, help="BEGAN: learning rate of k_t (default 0.001; images 0.01)")
-    r.add_argument("--code-dim", type=int, help="EBGAN/BEGAN: autoencoder bottleneck width")
-    p.add_argument("--steps", type=int, help="generator steps")
-    p.add_argument("--epochs", type=float, help="passes over the data (instead of --steps)")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr-g", type=float)
-    p.add_argument("--lr-d", type=float)
-    p.add_argument("--n-critic", type=int, help="discriminator steps per generator step")
-    p.add_argument("--gp-lambda", type=float, help="gradient-penalty weight (WGAN-GP)")
-    p.add_argument("--lr-decay", choices=["none", "linear"], help="learning-rate schedule")
-    p.add_argument("--generator-loss", help="non-saturating or minimax (BCE GANs)")
-    p.add_argument("--label-smoothing", type=float, help="one-sided real label, e.g. 0.9")
-    p.add_argument("--latent-dim", type=int)
-    p.add_argument("--hidden", type=int, help="MLP width")
-    p.add_argument("--depth", type=int, help="MLP hidden layers")
-    p.add_argument("--width", type=int, help="conv base width")
-    p.add_argument("--label-column", help="CSV column holding labels (default: 'label')")
-    p.add_argument("--image-size", type=int, help="32 or 64")
-    p.add_argument("--channels", type=int, help="force 1 (grey) or 3 (RGB)")
-    p.add_argument("--held-out", type=float, help="share of the data kept for evaluation")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", help="cpu or cuda")
-    p.add_argument("--log-every", type=int)
-    p.add_argument("--sample-every", type=int)
-    p.add_argument("--checkpoint-every", type=int)
-    p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
-    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false", default=None)
-    p.add_argument("--config", help="YAML file of settings (flat, or a run's config.yaml)")
-    p.add_argument("--out", help="run directory to write")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
-                   "(it may change only --steps/--epochs, --lr-g/--lr-d, logging and --device)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace whatever --out holds (a run, or other files); without it a "
-                        "non-empty --out is refused")
+                       description="Train a GAN. Settings: defaults < --config file < flags. "
+                                   "Every setting below is also a key of the config file.")
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for field in setting_fields():
+        name = field.metadata.get("group", "training")
+        if name not in groups:
+            groups[name] = p.add_argument_group(name)
+        add_setting(groups[name], field)
+    run = p.add_argument_group("run directory")
+    run.add_argument("--config", help="YAML file of settings (flat, or a run's config.yaml)")
+    run.add_argument("--out", help="run directory to write (new or empty)")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
+                     "(it may change only --steps/--epochs, --lr-g/--lr-d, logging and --device)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace whatever --out holds (a run, or other files); without it a "
+                          "non-empty --out is refused")
+    run.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                     help="no progress bar (default: a bar on a terminal)")
+    run.add_argument("--no-tensorboard", dest="tensorboard", action="store_false", default=None,
+                     help="no TensorBoard event files (default: written)")
     g = p.add_argument_group("data parallel and GPU paths (see docs/distributed.md)",
                              "Under `torchrun --nproc_per_node=N -m gankit train ...` the same "
                              "training runs on N processes; --batch-size is per process.")
     g.add_argument("--backend", choices=("auto", "gloo", "nccl"), default="auto",
-                   help="torch.distributed backend under torchrun (auto: nccl on CUDA, gloo on CPU)")
+                   help="torch.distributed backend under torchrun (default: auto, nccl on CUDA, "
+                        "gloo on CPU)")
     g.add_argument("--sync-bn", action="store_true",
                    help="synchronise BatchNorm statistics across processes (CUDA only; default: "
                         "each process normalises its own batch)")
     g.add_argument("--amp", choices=("none", "bf16"), default="none",
-                   help="bf16 autocast for the forward passes (the gradient penalty stays float32)")
+                   help="bf16 autocast for the forward passes; the gradient penalty stays float32 "
+                        "(default: none)")
     g.add_argument("--channels-last", action="store_true",
-                   help="NHWC memory layout for the conv nets and image batches")
+                   help="NHWC memory layout for the conv nets and image batches (default: off)")
     g.add_argument("--compile", action="store_true",
-                   help="torch.compile the generator and the discriminator's score passes")
+                   help="torch.compile the generator and the discriminator's score passes "
+                        "(default: off)")
     return p
-
-
-SETTING_FLAGS = ("data", "model", "net", "conditional", "remedy", "pac", "steps", "epochs",
-                 "batch_size", "lr_g", "lr_d", "n_critic", "gp_lambda", "lr_decay", "generator_loss",
-                 "label_smoothing", "latent_dim", "hidden", "depth", "width", "label_column",
-                 "image_size", "channels", "held_out", "seed", "device", "log_every",
-                 "sample_every", "checkpoint_every", "progress", "tensorboard", "unroll",
-                 "unroll_order", "generators", "margin", "pull_away", "gamma", "lambda_k", "code_dim")
 
 
 def _cmd_train(args) -> int:
@@ -98,7 +97,10 @@ def _cmd_train(args) -> int:
     from .run_directory import RunDir
     from .training import RESUME_OVERRIDES, Execution, train_run
 
-    flags = {k: getattr(args, k) for k in SETTING_FLAGS if getattr(args, k) is not None}
+    flags = setting_values(args)
+    for name in ("progress", "tensorboard"):
+        if getattr(args, name, None) is not None:
+            flags[name] = getattr(args, name)
     if args.resume:
         if args.overwrite:
             raise GankitError("--resume continues a run and --overwrite replaces it; choose one")

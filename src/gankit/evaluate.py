@@ -191,15 +191,14 @@ def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int |
                    ) -> dict[str, Any]:
     """`evaluate_run` with its cost and output controls: prdc_max caps PRDC's samples per side
     (None: no cap); progress says where bars and notes go (default: stderr, bars on a tty)."""
-    from .metrics.registry import EvalInputs, data_kind, default_metrics, record as record_metric
+    from .metrics.registry import (EvalInputs, data_kind, default_metrics, record as record_metric,
+                                   resolve_names, sample_count)
     from .run_directory import RunDir
     from .training import load_run
 
     progress = progress or Progress()
     run_dir = Path(run_dir)
-    unknown = [m for m in (metrics or ()) if m not in METRICS]
-    if unknown:  # checked before anything slow is loaded
-        raise GankitError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+    metrics = resolve_names(metrics) if metrics else None  # before anything slow is loaded
     if n is not None and int(n) < 2:
         raise GankitError(f"-n must be at least 2 generated samples, got {n}")
     if prdc_max is not None and int(prdc_max) <= PRDC_K:
@@ -210,9 +209,9 @@ def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int |
         train, held_out = _real_data(config, record)
     kind = data_kind(train)
     # the data kind's defaults, or those asked for: each must apply, checked before the slow steps
-    chosen = _applicable(list(dict.fromkeys(metrics)) if metrics else default_metrics(train),
-                         bool(metrics), train, progress)
-    n_fake = int(n or (2500 if train.kind == "points" else min(10_000, max(2000, len(held_out)))))
+    chosen = _applicable(metrics or default_metrics(train), bool(metrics), train, progress)
+    n_fake = sample_count(chosen, n, 2500 if train.kind == "points"
+                          else min(10_000, max(2000, len(held_out))))
     with progress.step(f"sampling {n_fake:,} generated samples"):
         fake, fake_labels = module.sample(n_fake, rng=torch.Generator().manual_seed(seed))
     fake = fake.cpu()
@@ -239,7 +238,7 @@ def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int |
         floor_features=floor_f, floor_source=floor_source,
         fake_logits=functools.cache(lambda: _batched(extractor.logits, fake, extractor.batch))
         if extractor.logits is not None else None,
-        class_logits=class_logits, prdc_max=prdc_max, notify=progress.note)
+        class_logits=class_logits, prdc_max=prdc_max, cache_dir=cache_dir, notify=progress.note)
     results: dict[str, Any] = {}
     for name in chosen:
         metric = METRICS[name]
@@ -357,7 +356,8 @@ def register_cli(subparsers) -> None:
                    help="classifier (default, trained offline on the run's data), "
                         "inception:PATH (FID Inception weights file) or raw")
     p.add_argument("-n", type=int, help="generated samples (default 2,500 for points, "
-                                        "else max(2,000, held-out size) up to 10,000); "
+                                        "else max(2,000, held-out size) up to 10,000, or the "
+                                        "count a chosen metric's protocol fixes); "
                                         "ppl: latent paths, two samples each")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the metrics JSON here")

@@ -223,8 +223,12 @@ class TabularGAN(BaseEstimator):
     def _check_params(self) -> None:
         if not isinstance(self.pac, (int, np.integer)) or self.pac < 1:
             raise GankitError(f"pac must be a positive integer, got {self.pac!r}")
-        if self.model not in ("wgan-gp", "gan"):
-            raise GankitError(f"model={self.model!r} is not known for tables; use 'wgan-gp' or 'gan'")
+        from .gans import VARIANTS
+        variant = VARIANTS.get(self.model)
+        if variant is None or not variant.scores_samples or "tabular" not in variant.nets:
+            usable = [name for name, v in VARIANTS.items() if v.scores_samples and "tabular" in v.nets]
+            raise GankitError(f"model={self.model!r} cannot train a TabularGAN (its PacGAN "
+                              f"discriminator needs a scoring model); use one of {', '.join(usable)}")
 
     def _config(self, seed: int, conditional: bool) -> TrainConfig:
         pac = int(self.pac)

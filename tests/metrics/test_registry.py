@@ -30,7 +30,7 @@ def images(labels=True):
 
 def test_every_metric_is_registered_with_a_complete_entry():
     assert set(METRICS) == {"fid", "kid", "is", "prdc", "c2st", "diversity", "modes", "mode_fit",
-                            "column_fidelity", "classes", "ppl"}
+                            "column_fidelity", "classes", "ppl", "stacked_mnist_modes"}
     assert get_metric("fid").function is registry.fid
     assert get_metric("ppl").function is registry.perceptual_path_length
     for name, metric in METRICS.items():

@@ -8,11 +8,11 @@ from gankit.nets.conv import build_conv_discriminator, build_conv_generator
 
 @pytest.mark.parametrize("size", [32, 64])
 @pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("kind,conditioning", [("dcgan", "concat"), ("wgan-gp", "concat"),
-                                                ("wgan-gp", "projection")])
-def test_output_shapes(size, channels, kind, conditioning):
-    g = build_conv_generator(size, channels, latent_dim=16, num_classes=10, width=8, kind=kind)
-    d = build_conv_discriminator(size, channels, num_classes=10, width=8, kind=kind,
+@pytest.mark.parametrize("norm,conditioning", [("batch", "concat"), ("layer", "concat"),
+                                                ("layer", "projection")])
+def test_output_shapes(size, channels, norm, conditioning):
+    g = build_conv_generator(size, channels, latent_dim=16, num_classes=10, width=8)
+    d = build_conv_discriminator(size, channels, num_classes=10, width=8, norm=norm,
                                  conditioning=conditioning)
     y = torch.arange(4) % 10
     x = g(torch.randn(4, 16), y)
@@ -24,7 +24,7 @@ def test_output_shapes(size, channels, kind, conditioning):
 
 def test_unconditional_nets_ignore_labels():
     g = build_conv_generator(32, 1, latent_dim=8, num_classes=0, width=8).eval()
-    d = build_conv_discriminator(32, 1, num_classes=0, width=8, kind="wgan-gp")
+    d = build_conv_discriminator(32, 1, num_classes=0, width=8, norm="layer")
     z = torch.randn(3, 8)
     assert g.num_classes == 0
     assert torch.equal(g(z), g(z, torch.tensor([1, 2, 3])))
@@ -36,7 +36,7 @@ def test_unconditional_nets_ignore_labels():
 def test_conditioning_changes_outputs(conditioning):
     torch.manual_seed(0)
     g = build_conv_generator(32, 1, latent_dim=8, num_classes=10, width=8).eval()
-    d = build_conv_discriminator(32, 1, num_classes=10, width=8, kind="wgan-gp",
+    d = build_conv_discriminator(32, 1, num_classes=10, width=8, norm="layer",
                                  conditioning=conditioning)
     z = torch.randn(1, 8).expand(10, 8)
     x = g(z, torch.arange(10))
@@ -57,7 +57,7 @@ def _weights(net, types):
 def test_dcgan_init_statistics():
     torch.manual_seed(0)
     g = build_conv_generator(64, 3, latent_dim=100, num_classes=0, width=32)
-    d = build_conv_discriminator(64, 3, num_classes=0, width=32, kind="dcgan")
+    d = build_conv_discriminator(64, 3, num_classes=0, width=32, norm="batch")
     for net in (g, d):
         conv = torch.cat(_weights(net, (nn.Conv2d, nn.ConvTranspose2d)))
         assert abs(conv.mean().item()) < 1e-3 and conv.std().item() == pytest.approx(0.02, rel=0.05)
@@ -69,7 +69,7 @@ def test_dcgan_init_statistics():
 
 
 def test_batchnorm_placement():
-    d = build_conv_discriminator(32, 1, width=8, kind="dcgan")
+    d = build_conv_discriminator(32, 1, width=8, norm="batch")
     layers = list(d.features)
     assert isinstance(layers[0], nn.Conv2d) and isinstance(layers[1], nn.LeakyReLU)
     assert layers[1].negative_slope == 0.2
@@ -83,23 +83,31 @@ def test_batchnorm_placement():
 @pytest.mark.parametrize("norm", ["none", "layer", "instance"])
 def test_critic_has_no_batchnorm_and_scores_samples_independently(norm):
     torch.manual_seed(0)
-    d = build_conv_discriminator(32, 1, num_classes=3, width=8, kind="wgan-gp", norm=norm).train()
+    d = build_conv_discriminator(32, 1, num_classes=3, width=8, norm=norm).train()
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in d.modules())
     x, y = torch.randn(6, 1, 32, 32), torch.tensor([0, 1, 2, 0, 1, 2])
     assert torch.allclose(d(x, y)[:1], d(x[:1], y[:1]), atol=1e-6)  # no batch statistics
-    with pytest.raises(GankitError, match="batch statistics"):
-        build_conv_discriminator(32, 1, kind="wgan-gp", norm="batch")
+
+
+def test_the_wgan_gp_critic_is_built_without_batch_statistics():
+    from support import tiny
+    from gankit.training import build_module
+    from gankit.models import DataSpec
+    config = tiny(data="digits", model="wgan-gp", width=8).resolve("images")
+    critic = build_module(config, DataSpec("images", (1, 32, 32))).discriminator
+    assert critic.norm == "layer"
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules())
 
 
 def test_dcgan_discriminator_uses_batch_statistics_in_training():
     # the counterpart of the test above: BatchNorm couples samples, which is why the critic has none
-    d = build_conv_discriminator(32, 1, width=8, kind="dcgan").train()
+    d = build_conv_discriminator(32, 1, width=8, norm="batch").train()
     x = torch.randn(6, 1, 32, 32)
     assert not torch.allclose(d(x)[:2], d(x[:2]), atol=1e-4)
 
 
 def test_gradient_penalty_double_backward():
-    d = build_conv_discriminator(32, 1, num_classes=10, width=8, kind="wgan-gp")
+    d = build_conv_discriminator(32, 1, num_classes=10, width=8, norm="layer")
     g = build_conv_generator(32, 1, latent_dim=8, num_classes=10, width=8)
     y = torch.arange(4)
     x = g(torch.randn(4, 8), y).detach().requires_grad_(True)
@@ -116,8 +124,8 @@ def test_gradient_penalty_double_backward():
 def test_bad_settings():
     with pytest.raises(GankitError, match="image sizes"):
         build_conv_generator(48, 1)
-    with pytest.raises(GankitError, match="kind"):
-        build_conv_discriminator(32, 1, kind="vae")
+    with pytest.raises(GankitError, match="unknown norm"):
+        build_conv_discriminator(32, 1, norm="vae")
     with pytest.raises(GankitError, match="conditioning"):
         build_conv_discriminator(32, 1, conditioning="film")
     d = build_conv_discriminator(32, 1, width=8)

@@ -9,8 +9,7 @@ from gankit.errors import GankitError
 from gankit.metrics import mode_metrics
 from gankit.models import DataSpec
 from gankit.training import build_module, prepare_data
-from gankit.training.ensemble import (EnsembleLinear, ensemble_key, group_members, train_ensemble,
-                                      train_many)
+from gankit.training.ensemble import ensemble_key, group_members, train_ensemble, train_many
 from gankit.training.loop import training_loop
 
 
@@ -79,24 +78,6 @@ def test_train_many_one_by_one_is_the_loop():
     assert not result.diverged and result.final_step == 20
     for pa, pb in zip(one[0].state_dict().values(), many[0].state_dict().values()):
         assert torch.equal(pa, pb)
-
-
-def test_ensemble_linear_is_per_member_linear():
-    torch.manual_seed(0)
-    layers = [nn.Linear(5, 3) for _ in range(4)]
-    stacked = EnsembleLinear.stack(layers)
-    x = torch.randn(4, 2, 7, 5)
-    out = stacked(x)
-    for e, layer in enumerate(layers):
-        assert torch.allclose(out[e], layer(x[e]), atol=1e-6)
-    # padding: member columns placed inside a wider zero-padded input
-    columns = [torch.tensor([0, 1, 2, 3, 4])] * 4
-    wide = EnsembleLinear.stack(layers, columns, in_features=8)
-    padded = torch.cat([x, torch.zeros(4, 2, 7, 3)], dim=-1)
-    assert torch.allclose(wide(padded), out, atol=1e-6)
-    target = nn.Linear(5, 3)
-    wide.copy_member_to(2, target, columns[2])
-    assert torch.equal(target.weight, layers[2].weight)
 
 
 def test_grouping():

@@ -80,7 +80,7 @@ def test_same_seed_same_run_other_seed_other_run(tmp_path):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real_make = loop_module.make_objective
+    real_make = loop_module.variant_for
 
     def poisoned(config):
         objective = real_make(config)
@@ -98,7 +98,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
         objective.generator_loss = generator_loss
         return objective
 
-    monkeypatch.setattr(loop_module, "make_objective", poisoned)
+    monkeypatch.setattr(loop_module, "variant_for", poisoned)
     with pytest.raises(TrainingDiverged, match="diverged at step 30: .*g_loss became NaN"):
         train_run(tiny(steps=40, checkpoint_every=10), tmp_path / "run")
     assert [s for s, _ in list_checkpoints(tmp_path / "run")] == [10, 20]

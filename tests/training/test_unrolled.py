@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from gankit.nets.mlp import MLPDiscriminator
-from gankit.objectives import BCEObjective
+from gankit.gans.bce import VanillaGAN
 from gankit.training import build_module, prepare_data
 from gankit.training.loop import training_loop
 from gankit.models import DataSpec
@@ -20,7 +20,7 @@ def _setup(dtype=torch.float64, seed=0):
     generator = nn.Sequential(nn.Linear(3, 2)).to(dtype)
     discriminator = MLPDiscriminator(2, hidden=6, depth=2).to(dtype)
     optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.05, betas=(0.5, 0.999))
-    objective = BCEObjective()
+    objective = VanillaGAN()
     z, real = torch.randn(16, 3, dtype=dtype), torch.randn(16, 2, dtype=dtype) + 1.0
     # one real step so that the look-ahead starts from a non-trivial Adam state
     loss, _ = objective.discriminator_loss(lambda x, y=None: discriminator(x), real, generator(z).detach())

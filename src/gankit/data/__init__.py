@@ -1,6 +1,7 @@
 """Data sources: one entry point, `load_data`, from a name or a path to a `Dataset`.
 
-Built-in names: the toy mixtures (ring8, grid25, blobsK), `digits` (images), and the
+Built-in names: the toy mixtures (ring8, grid25, blobsK), `digits` (images), `stacked-mnist`
+(3-channel stacks of MNIST digits, from ../shared/data/mnist or `stacked-mnist:PATH`), and the
 scikit-learn tables `iris`, `wine` and `breast-cancer` as numeric points with their class as
 label. Paths: `.csv` (numeric points), `.npy`/`.npz` (points if 2-D, images if 3-D or 4-D), a
 folder of images (class sub-folders become labels) or a folder of MNIST-format IDX files.
@@ -13,11 +14,12 @@ import numpy as np
 
 from ..errors import GankitError
 from .dataset import Dataset, validate_labels
+from .stacked_mnist import NAME as STACKED_MNIST, is_stacked_mnist_name
 from .toy import TOY_NAMES, is_toy_name, load_toy, mixture_spec
 
 IMAGE_NAMES = ("digits",)
 TABLE_NAMES = ("iris", "wine", "breast-cancer")
-BUILTIN_NAMES = TOY_NAMES + IMAGE_NAMES + TABLE_NAMES
+BUILTIN_NAMES = TOY_NAMES + IMAGE_NAMES + (STACKED_MNIST,) + TABLE_NAMES
 
 __all__ = ["Dataset", "load_data", "load_toy", "mixture_spec", "validate_labels", "BUILTIN_NAMES"]
 
@@ -40,7 +42,8 @@ def load_data(source: str | Path, *, label_column: str | None = None, image_size
 
     Images only: image_size (32 or 64 for the conv nets; None keeps the native size), channels
     (1 or 3; None keeps the source's) and label_map (renumbers raw labels or class-folder names
-    to 0..K-1: a dict {raw: index} or a list in index order; see `images.load_images`)."""
+    to 0..K-1: a dict {raw: index} or a list in index order; see `images.load_images`).
+    n and seed: how many points of a toy mixture, or stacks of `stacked-mnist`, and their seed."""
     text = str(source)
     if is_toy_name(text):
         return load_toy(text, n=n, seed=seed)
@@ -49,6 +52,10 @@ def load_data(source: str | Path, *, label_column: str | None = None, image_size
         return load_images(text, image_size=image_size, channels=channels, label_map=label_map)
     if text in TABLE_NAMES:
         return _sklearn_points(text)
+    if is_stacked_mnist_name(text):
+        from .stacked_mnist import load_stacked_mnist
+        return load_stacked_mnist(text.partition(":")[2] or None, n=n, seed=seed,
+                                  image_size=image_size, channels=channels)
     path = Path(text)
     if not path.exists():
         if path.suffix or "/" in text or "\\" in text:

@@ -5,7 +5,8 @@ mode label) on 2-D Gaussian mixtures with 4, 8, 16 and 32 modes (blobsK: the mat
 generalised, see gankit.data.toy), or on the standard ring8 / grid25 of VEEGAN and PacGAN; with
 optional remedies (minibatch discrimination, PacGAN packing); several seeds per configuration.
 The further remedies are models of their own: Unrolled GAN (K = 5 look-ahead steps), MAD-GAN
-(8 generators), EBGAN, EBGAN with the pull-away term, and BEGAN (see `MODELS`).
+(8 generators), EBGAN, EBGAN with the pull-away term, and BEGAN: every row a variant declares
+(`gankit.gans`, `model_rows`).
 
 Every run uses the defaults of `gankit train` for its model (`TrainConfig(...).resolve`), except
 the number of generator steps, which is the experiment's budget (`--steps`). Every run is scored
@@ -39,34 +40,30 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import AUTOENCODER_MODELS, TrainConfig
+from ..config import TrainConfig
 from ..data.dataset import Dataset
 from ..errors import GankitError
 
 # ------------------------------------------------------------------------------ settings
 
-MODELS = {  # experiment name -> TrainConfig settings
-    "gan": {"model": "gan"},
-    "wgan-gp": {"model": "wgan-gp"},
-    "cwgan-gp": {"model": "wgan-gp", "conditional": True},
-    "unrolled-gan": {"model": "gan", "unroll": 5},              # Metz et al. 2017, K = 5
-    # Ghosh et al. 2018; 8 generators measured on ring8 (3000 steps, seed 0): 7/8 modes at 91%
-    # high quality, one generator per mode; 4 generators: 4/8 modes (docs/benchmarks.md, "How
-    # the remedies' defaults were chosen")
-    "mad-gan": {"model": "gan", "generators": 8},
-    "ebgan": {"model": "ebgan"},                                # Zhao et al. 2017
-    "ebgan-pt": {"model": "ebgan", "pull_away": 0.1},           # ... with the pull-away term
-    "began": {"model": "began"},                                # Berthelot et al. 2017
-}
-MODEL_LABELS = {"gan": "vanilla GAN", "wgan-gp": "WGAN-GP", "cwgan-gp": "conditional WGAN-GP",
-                "unrolled-gan": "Unrolled GAN", "mad-gan": "MAD-GAN", "ebgan": "EBGAN",
-                "ebgan-pt": "EBGAN-PT", "began": "BEGAN"}
-# Settings that belong to one family: given to the experiment (e.g. unroll=10), they change the
-# models that own them and no other (the vanilla GAN row stays a vanilla GAN).
-MODEL_OPTIONS = {"unroll": ("unrolled-gan",), "unroll_order": ("unrolled-gan",),
-                 "generators": ("mad-gan",), "margin": ("ebgan", "ebgan-pt"),
-                 "pull_away": ("ebgan", "ebgan-pt"), "code_dim": ("ebgan", "ebgan-pt", "began"),
-                 "gamma": ("began",), "lambda_k": ("began",)}
+def model_rows() -> dict:
+    """Every model the experiment can train: row name -> (variant, ExperimentRow), from the
+    variants themselves (gankit.gans.registry)."""
+    from ..gans import experiment_rows
+    return experiment_rows()
+
+
+def row_settings(name: str) -> dict:
+    """The TrainConfig settings that make row `name`."""
+    variant, row = model_rows()[name]
+    return {"model": variant.model or variant.name, **row.settings}
+
+
+def row_label(name: str) -> str:
+    rows = model_rows()
+    return rows[name][1].label if name in rows else name
+
+
 REMEDIES = {"none": None, "minibatch": "minibatch", "pac": "pac"}
 DATA = ("blobs", "ring8", "grid25")
 DEFAULT_MODES = (4, 8, 16, 32)
@@ -180,7 +177,8 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
     if data not in DATA:
         raise GankitError(f"unknown data {data!r} for the mode-collapse experiment; choose blobs "
                           "(with --modes), ring8 or grid25")
-    models = _clean_list(models, tuple(MODELS), "model")
+    rows = model_rows()
+    models = _clean_list(models, tuple(rows), "model")
     if remedies is None or isinstance(remedies, str):
         remedies = [remedies]
     remedies = _clean_list(["none" if r is None else r for r in remedies], tuple(REMEDIES), "remedy")
@@ -195,19 +193,22 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
     unknown = sorted(set(settings) - set(TrainConfig.__dataclass_fields__))
     if unknown:
         raise GankitError(f"unknown training setting(s) {unknown}")
-    common = {k: v for k, v in settings.items() if k not in MODEL_OPTIONS}
+    # settings a row owns (e.g. unroll) change that row and no other; the rest apply to all
+    owned = {k for _, row in rows.values() for k in row.owns}
+    common = {k: v for k, v in settings.items() if k not in owned}
     runs = []
     for model in models:
-        own = {k: v for k, v in settings.items() if model in MODEL_OPTIONS.get(k, ())}
+        variant, row = rows[model]
+        own = {k: v for k, v in settings.items() if k in row.owns}
         for remedy in remedies:
-            if REMEDIES[remedy] is not None and MODELS[model]["model"] in AUTOENCODER_MODELS:
+            if REMEDIES[remedy] is not None and not variant.scores_samples:
                 continue      # packing and minibatch features modify a scoring discriminator
             for name, k in datasets:
                 for seed in seed_list:
                     values = dict(progress=False, tensorboard=False)
                     values.update(common)
                     values.update(data=name, seed=seed, steps=steps, remedy=REMEDIES[remedy],
-                                  **MODELS[model])
+                                  **row_settings(model))
                     values.update(own)
                     config = TrainConfig(**values).resolve("points")
                     runs.append(Run(name, k, model, remedy, seed, config))
@@ -486,7 +487,7 @@ def results_markdown(frame: pd.DataFrame, runs: Sequence[Run] | None = None) -> 
     for _, r in summary.iterrows():
         runs_text = f"{r['runs']}" + (f" ({r['diverged']} diverged)" if r["diverged"] else "")
         lines.append(
-            f"| {r['data']} | {r['modes']} | {MODEL_LABELS.get(r['model'], r['model'])} | {r['remedy']} | "
+            f"| {r['data']} | {r['modes']} | {row_label(r['model'])} | {r['remedy']} | "
             f"{_pm(r['modes_captured_mean'], r['modes_captured_std'])} / {r['modes']} | "
             f"{_pm(r['hq_mean'], r['hq_std'], scale=100)} | "
             f"{_pm(r['reverse_kl_mean'], r['reverse_kl_std'], '{:.3f}')} | "
@@ -504,7 +505,7 @@ def results_markdown(frame: pd.DataFrame, runs: Sequence[Run] | None = None) -> 
         for _, r in blobs.iterrows():
             claim = MATERIAL_CLAIM.get(r["model"], {}).get(int(r["modes"]))
             lines.append(
-                f"| {MODEL_LABELS.get(r['model'], r['model'])} | {r['modes']} | "
+                f"| {row_label(r['model'])} | {r['modes']} | "
                 f"{claim if claim is not None else 'not claimed'} | "
                 f"{_pm(r['material_coverage_mean'], r['material_coverage_std'], '{:.0f}', 100)} | "
                 f"{_pm(r['modes_captured_mean'] / r['modes'], r['modes_captured_std'] / r['modes'], '{:.0f}', 100)} |")
@@ -570,7 +571,7 @@ def plot_samples_grid(pictures: dict, runs: Sequence[Run], path: Path) -> Path:
             if i == 0:
                 ax.set_title(f"{data} ({modes[data]} modes)", fontsize=9)
             if j == 0:
-                label = MODEL_LABELS.get(model, model) + ("" if remedy == "none" else f"\n+ {remedy}")
+                label = row_label(model) + ("" if remedy == "none" else f"\n+ {remedy}")
                 ax.set_ylabel(label, fontsize=9)
     fig.suptitle("real (grey) vs generated (red)", fontsize=10)
     fig.tight_layout()
@@ -659,7 +660,13 @@ def _write_json(path: Path, frame: pd.DataFrame, runs: Sequence[Run]) -> None:
 # ------------------------------------------------------------------------------ command line
 
 
-FAMILY_FLAGS = ("unroll", "unroll_order", "generators", "margin", "gamma")
+def family_settings() -> list[str]:
+    """The settings that belong to some rows only (given, they change those rows alone)."""
+    return sorted({k for _, row in model_rows().values() for k in row.owns})
+
+
+# settings every row takes from the command line (the rest keep `gankit train`'s defaults)
+COMMON_FLAGS = ("spectral_norm",)
 
 
 def register(experiment_subparsers) -> None:
@@ -672,19 +679,22 @@ def register(experiment_subparsers) -> None:
     p.add_argument("--modes", nargs="+", default=[str(k) for k in DEFAULT_MODES], metavar="K",
                    help="mode counts of the blobs mixtures (default 4 8 16 32; ignored for ring8/grid25)")
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
-                   help="gan, wgan-gp, cwgan-gp (conditional WGAN-GP on the mode labels), "
-                        "unrolled-gan, mad-gan, ebgan, ebgan-pt, began")
+                   help="; ".join(f"{name}: {row.label}" for name, (_, row) in model_rows().items())
+                   + f" (default: {' '.join(DEFAULT_MODELS)})")
     p.add_argument("--remedies", nargs="+", default=["none"], metavar="REMEDY",
                    help="none, minibatch (minibatch discrimination), pac (PacGAN, 4 samples)")
     p.add_argument("--data", default="blobs", help="blobs (with --modes), ring8 or grid25")
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per configuration (0..N-1)")
     p.add_argument("--steps", type=int, help=f"generator steps per run (default {DEFAULT_STEPS})")
+    from ..cli import add_setting, setting_fields
     family = p.add_argument_group("settings of one model family (the other rows keep their defaults)")
-    family.add_argument("--unroll", type=int, metavar="K", help="unrolled-gan: look-ahead steps (default 5)")
-    family.add_argument("--unroll-order", choices=("second", "first"), help="unrolled-gan: gradient order")
-    family.add_argument("--generators", type=int, metavar="N", help="mad-gan: generators (default 8)")
-    family.add_argument("--margin", type=float, help="ebgan, ebgan-pt: energy margin")
-    family.add_argument("--gamma", type=float, help="began: diversity ratio")
+    rows = model_rows()
+    for field in setting_fields(family_settings()):
+        owners = ", ".join(name for name, (_, row) in rows.items() if field.name in row.owns)
+        add_setting(family, field, help_prefix=f"{owners}: ")
+    common = p.add_argument_group("settings of every row")
+    for field in setting_fields(COMMON_FLAGS):
+        add_setting(common, field)
     p.add_argument("--one-by-one", action="store_true",
                    help="train runs one after the other with the ordinary loop (same numbers, slower)")
     p.add_argument("--max-members", type=int, help="largest vectorised ensemble (default: no cap)")
@@ -701,6 +711,7 @@ def register(experiment_subparsers) -> None:
 
 
 def _cmd_mode_collapse(args) -> int:
+    from ..cli import setting_values
     if not args.out:
         raise GankitError("no output folder given: pass --out DIR")
     if args.max_members is not None and args.max_members < 1:
@@ -715,8 +726,7 @@ def _cmd_mode_collapse(args) -> int:
                                  one_by_one=args.one_by_one, out=args.out, device=device,
                                  max_members=args.max_members, workers=args.workers,
                                  progress=args.progress, report=args.report,
-                                 **{k: getattr(args, k) for k in FAMILY_FLAGS
-                                    if getattr(args, k) is not None})
+                                 **setting_values(args, family_settings() + list(COMMON_FLAGS)))
 
     if distributed.launched_by_torchrun() and distributed.env_ranks()[1] > 1:
         # started by torchrun with several processes: join the group (as `gankit train` does),

@@ -4,7 +4,9 @@
 computed from what evaluation prepared (`EvalInputs`: real and generated samples and features,
 logits, labels, the trained module), which data kinds it applies to and is a default for, what
 else it needs, which way is better, how it is shown, and the protocol fields it records.
-`gankit.evaluate` dispatches through this table and compares no metric name itself.
+`gankit.evaluate` dispatches through this table and compares no metric name itself; a metric
+may also answer to aliases (`resolve_names`) and fix how many generated samples it reads
+(`sample_count`).
 
 A number without its protocol cannot be compared with anyone else's, so `record` refuses a
 result whose protocol lacks the sample counts, the feature extractor, the real split and the
@@ -36,6 +38,8 @@ from .mode_fit import mode_fit
 from .modes import HQ_STDS, mode_metrics
 from .ppl import perceptual_path_length, ppl_of_module
 from .prdc import prdc
+from .stacked_mnist import (MIN_SAMPLES, PUBLISHED_SAMPLES, measure_stacks, stacked_mnist_modes,
+                            unsuited_for_stacks)
 
 REQUIRED_PROTOCOL = ("n_real", "n_fake", "features", "real_split", "resize")
 
@@ -109,6 +113,7 @@ class EvalInputs:
     fake_logits: Callable[[], np.ndarray] | None = None
     class_logits: Callable[[], tuple[np.ndarray, str]] | None = None
     prdc_max: int | None = PRDC_MAX
+    cache_dir: Any = None            # where judges are cached (None: $GANKIT_CACHE or ~/.cache)
     notify: Callable[[str], None] = _quiet           # one-line messages for the user
     progress: Callable[[int, int], None] | None = None  # (done, total) within the current metric
 
@@ -144,7 +149,10 @@ class Metric:
     protocol_fields: what its protocol records beside REQUIRED_PROTOCOL and the seed.
     picture(inputs, value, folder): draws the metric's own picture into folder, if it has one.
     needs: "labels" (labelled data), "logits" (an extractor with logits), "columns" (named
-    columns in data units).
+    columns in data units). requires(data): why the run's data does not suit the metric (the end
+    of a one-line reason), or None, for checks beyond those.
+    aliases: other spellings `--metrics` accepts. min_samples / default_samples: the fewest
+    generated samples it accepts, and how many `gankit eval` draws for it when -n is not given.
     """
     name: str
     title: str
@@ -158,6 +166,10 @@ class Metric:
     units: dict[str, str] = field(default_factory=dict)
     protocol_fields: tuple[str, ...] = ()
     picture: Callable[[EvalInputs, Any, Path], Path] | None = None
+    requires: Callable[[Any], str | None] | None = None
+    aliases: tuple[str, ...] = ()
+    min_samples: int = 2
+    default_samples: int | None = None
 
 
 # -- how each metric is computed from EvalInputs -------------------------------------------------
@@ -290,6 +302,12 @@ def _ppl(inp: EvalInputs):
             ppl_protocol(path, resize=inp.extractor.resize if in_features else None, seed=inp.seed))
 
 
+def _stacked_mnist(inp: EvalInputs):
+    value, fields = measure_stacks(inp.fake, inp.train, cache_dir=inp.cache_dir,
+                                   notify=inp.notify, progress=inp.progress)
+    return value, make_protocol(seed=inp.seed, **fields)
+
+
 _MIXTURE_FIELDS = ("space", "definition", "n_modes")
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("modes", "modes captured, high-quality share and reverse KL, as in PacGAN/VEEGAN",
@@ -334,15 +352,48 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("ppl", "perceptual path length of the generator (reads no real data)",
            perceptual_path_length, _ppl, better={"ppl": "lower"},
            protocol_fields=("n_paths", "epsilon", "space", "percentiles", "sampling")),
+    Metric("stacked_mnist_modes", "modes covered of 1,000 digit triples and KL to uniform, "
+           "Stacked MNIST as in VEEGAN/PacGAN", stacked_mnist_modes, _stacked_mnist,
+           kinds=("images",), requires=unsuited_for_stacks,
+           better={"modes": "higher", "kl": "lower"}, units={"kl": "nats"},
+           protocol_fields=("n_triples", "definition", "published_samples", "judge_accuracy",
+                            "judge_split", "judge_note"),
+           aliases=("stacked-mnist", "stacked_mnist"), min_samples=MIN_SAMPLES,
+           default_samples=PUBLISHED_SAMPLES),
 )}
+ALIASES = {alias: m.name for m in METRICS.values() for alias in m.aliases}
 
 
 def get_metric(name: str) -> Metric:
-    """The metric registered under `name`."""
+    """The metric registered under `name` or one of its aliases."""
     try:
-        return METRICS[name]
+        return METRICS[ALIASES.get(name, name)]
     except KeyError:
         raise GankitError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}") from None
+
+
+def resolve_names(names) -> list[str]:
+    """Registered names for `names` (aliases replaced, repeats dropped); unknown ones refused."""
+    unknown = [n for n in names if n not in METRICS and n not in ALIASES]
+    if unknown:
+        raise GankitError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+    return list(dict.fromkeys(ALIASES.get(n, n) for n in names))
+
+
+def sample_count(names, n: int | None, fallback: int) -> int:
+    """How many generated samples `gankit eval` draws for the metrics `names`: n when given
+    (refused below any one's min_samples), else the largest of `fallback` and their
+    default_samples."""
+    chosen = [METRICS[name] for name in names]
+    for metric in chosen:
+        if n is not None and int(n) < metric.min_samples:
+            default = (f"drop -n for its default of {metric.default_samples:,}"
+                       if metric.default_samples else f"pass -n {metric.min_samples} or more")
+            raise GankitError(f"{metric.name} needs at least {metric.min_samples:,} generated "
+                              f"samples, got -n {n}; {default}")
+    if n is not None:
+        return int(n)
+    return max([int(fallback)] + [m.default_samples or 0 for m in chosen])
 
 
 def default_metrics(data) -> list[str]:
@@ -369,7 +420,8 @@ def unmet(metric: Metric, data, logits: bool | None = None, features: str = "") 
     if "logits" in metric.needs and logits is False:
         return (f"{head} needs a classifier's logits; {features!r} features have none "
                 "(use --features classifier or inception:PATH)")
-    return None
+    reason = metric.requires(data) if metric.requires is not None else None
+    return f"{head} {reason}" if reason else None
 
 
 def make_protocol(n_real: int, n_fake: int, features: str, real_split: str, resize: str | None,

@@ -24,9 +24,10 @@ from ..errors import GankitError
 from .layers import AutoencoderEnergy
 
 IMAGE_SIZES = (32, 64)
-KINDS = ("dcgan", "wgan-gp")
 CONDITIONINGS = ("concat", "projection")
-CRITIC_NORMS = ("none", "layer", "instance")
+# what a discriminator may normalise with; a critic trained with a per-sample gradient penalty
+# must not use "batch" (its statistics couple the samples): the WGAN-GP variant asks for "layer"
+NORMS = ("batch", "none", "layer", "instance")
 
 # Measured on the 2-core CPU (one thread, CPU seconds, batch 64, 32x32, n_critic 5): width 32
 # trains ~5x the reference's networks (G 128 / D 64) per second, width 16 ~12x. In time-boxed
@@ -137,36 +138,25 @@ class ConvDiscriminator(nn.Module):
     """DCGAN discriminator or WGAN-GP critic: stride-2 convolutions down to 4x4, then a 4x4
     convolution to one score (32x32: w, 2w, 4w; 64x64: w, 2w, 4w, 8w channels).
 
-    kind="dcgan": BatchNorm on every layer but the first. kind="wgan-gp": no BatchNorm, because
-    the gradient penalty is per sample and batch statistics would couple the samples; `norm`
-    picks "none", "layer" (GroupNorm with one group: per-sample layer norm) or "instance" (the
-    reference's choice; default "layer"). Conditioning: "concat" broadcasts a label embedding as
-    extra input channels (as in the reference); "projection" (Miyato & Koyama 2018, the default)
-    adds the inner product of a class embedding with the last feature map to the score.
-    The reference's CWGAN-GP critic is width=64, kind="wgan-gp", norm="instance",
-    conditioning="concat".
+    norm="batch" (DCGAN): BatchNorm on every layer but the first; "none", "layer" (GroupNorm with
+    one group: per-sample layer norm, the WGAN-GP critic's) or "instance" (the reference's
+    critic). Conditioning: "concat" broadcasts a label embedding as extra input channels (as in
+    the reference); "projection" (Miyato & Koyama 2018, the default) adds the inner product of a
+    class embedding with the last feature map to the score. The reference's CWGAN-GP critic is
+    width=64, norm="instance", conditioning="concat".
     """
 
     def __init__(self, image_size: int = 32, channels: int = 1, num_classes: int = 0,
-                 width: int = DEFAULT_WIDTH, kind: str = "dcgan",
-                 conditioning: str = DEFAULT_CONDITIONING, norm: str | None = None,
-                 embed_dim: int | None = None):
+                 width: int = DEFAULT_WIDTH, conditioning: str = DEFAULT_CONDITIONING,
+                 norm: str = "batch", embed_dim: int | None = None):
         super().__init__()
         _check_common(image_size, channels, num_classes, width)
-        if kind not in KINDS:
-            raise GankitError(f"unknown discriminator kind {kind!r}; choose one of {KINDS}")
         if conditioning not in CONDITIONINGS:
             raise GankitError(
                 f"unknown conditioning {conditioning!r}; choose one of {CONDITIONINGS}")
-        if norm is None:
-            norm = "batch" if kind == "dcgan" else "layer"
-        if kind == "wgan-gp" and norm not in CRITIC_NORMS:
-            raise GankitError(
-                f"a WGAN-GP critic cannot use norm={norm!r} (batch statistics break the per-sample "
-                f"gradient penalty); choose one of {CRITIC_NORMS}")
-        if kind == "dcgan" and norm not in CRITIC_NORMS + ("batch",):
-            raise GankitError(f"unknown norm {norm!r}; choose one of {('batch',) + CRITIC_NORMS}")
-        self.kind, self.norm, self.conditioning = kind, norm, conditioning
+        if norm not in NORMS:
+            raise GankitError(f"unknown norm {norm!r}; choose one of {NORMS}")
+        self.norm, self.conditioning = norm, conditioning
         self.num_classes = int(num_classes)
         self.image_size, self.channels = int(image_size), int(channels)
         self.sample_shape = (self.channels, self.image_size, self.image_size)
@@ -183,7 +173,7 @@ class ConvDiscriminator(nn.Module):
             self.embed_dim = ch_last * 16
             self.embed = nn.Embedding(self.num_classes, self.embed_dim)
         self.config = {"image_size": self.image_size, "channels": self.channels,
-                       "num_classes": self.num_classes, "width": int(width), "kind": kind,
+                       "num_classes": self.num_classes, "width": int(width),
                        "conditioning": conditioning, "norm": norm,
                        "embed_dim": self.embed_dim if conditioning == "concat" else None}
 
@@ -287,24 +277,20 @@ class ConvAutoencoderDiscriminator(AutoencoderEnergy):
 
 def build_conv_generator(image_size: int = 32, channels: int = 1,
                          latent_dim: int = DEFAULT_LATENT_DIM, num_classes: int = 0,
-                         width: int | None = None, kind: str = "dcgan",
-                         **options) -> ConvGenerator:
-    """The generator for `kind` ("dcgan" or "wgan-gp": both use the DCGAN generator, whose
-    BatchNorm is harmless to the critic's per-sample penalty). options: embed_dim."""
-    if kind not in KINDS:
-        raise GankitError(f"unknown model kind {kind!r}; choose one of {KINDS}")
+                         width: int | None = None, **options) -> ConvGenerator:
+    """The DCGAN generator (every variant's: its BatchNorm is harmless to a critic's per-sample
+    penalty). options: embed_dim."""
     return ConvGenerator(image_size, channels, latent_dim, num_classes,
                          width or DEFAULT_WIDTH, **options)
 
 
 def build_conv_discriminator(image_size: int = 32, channels: int = 1,
                              latent_dim: int | None = None, num_classes: int = 0,
-                             width: int | None = None, kind: str = "dcgan",
-                             conditioning: str = DEFAULT_CONDITIONING,
+                             width: int | None = None, conditioning: str = DEFAULT_CONDITIONING,
                              **options) -> ConvDiscriminator:
-    """The DCGAN discriminator (kind="dcgan") or the WGAN-GP critic (kind="wgan-gp").
+    """The DCGAN discriminator (norm="batch") or a critic (norm="layer", "instance", "none").
     latent_dim is accepted for a signature shared with the generator and ignored.
     options: norm, embed_dim."""
     del latent_dim
-    return ConvDiscriminator(image_size, channels, num_classes, width or DEFAULT_WIDTH, kind,
+    return ConvDiscriminator(image_size, channels, num_classes, width or DEFAULT_WIDTH,
                              conditioning, **options)

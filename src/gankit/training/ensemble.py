@@ -40,304 +40,50 @@ everything downstream (sampling, metrics, checkpoints) uses the ordinary `GANMod
 """
 from __future__ import annotations
 
-import copy
-import math
 import sys
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from ..config import TrainConfig
 from ..data.dataset import Dataset
 from ..errors import GankitError, TrainingDiverged
+from ..gans import LossContext, mean_per_member, variant_for
 from ..models import GANModule
-from ..nets.mlp import MLPDiscriminator, MLPGenerator
+from .ensemble_nets import EnsembleDiscriminator, EnsembleGenerator
 from .loop import Execution, LoopResult, rank_seed, training_loop
 
-__all__ = ["EnsembleLinear", "EnsembleEmbedding", "EnsembleMinibatchDiscrimination",
-           "EnsembleGenerator", "EnsembleDiscriminator", "EnsembleResult", "ensemble_key",
-           "group_members", "train_ensemble", "train_many", "training_units", "vectorisable"]
+__all__ = ["EnsembleResult", "ensemble_key", "group_members", "train_ensemble", "train_many",
+           "training_units", "vectorisable"]
 
 # pairwise minibatch-discrimination tensors are (E, B, B, kernels, dim); cap their size per group
 _MINIBATCH_FLOATS_PER_GROUP = 48_000_000
-
-
-# --------------------------------------------------------------------------- layers
-
-
-class EnsembleLinear(nn.Module):
-    """E independent linear layers: x (E, ..., in) -> (E, ..., out) by one batched product."""
-
-    def __init__(self, members: int, in_features: int, out_features: int, bias: bool = True):
-        super().__init__()
-        self.members, self.in_features, self.out_features = members, in_features, out_features
-        self.weight = nn.Parameter(torch.empty(members, out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(members, out_features)) if bias else None
-        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
-        with torch.no_grad():              # nn.Linear's default initialisation, member by member
-            for e in range(members):
-                nn.init.kaiming_uniform_(self.weight[e], a=math.sqrt(5))
-            if self.bias is not None:
-                self.bias.uniform_(-bound, bound)
-
-    @classmethod
-    def stack(cls, linears: Sequence[nn.Linear], columns: Sequence[torch.Tensor] | None = None,
-              in_features: int | None = None) -> "EnsembleLinear":
-        """Stack members' nn.Linear layers. `columns[e]` places member e's input columns inside a
-        wider, zero-padded input of `in_features` columns (used for padded label embeddings)."""
-        first = linears[0]
-        width = in_features if in_features is not None else first.in_features
-        layer = cls(len(linears), width, first.out_features, bias=first.bias is not None)
-        with torch.no_grad():
-            layer.weight.zero_()
-            for e, lin in enumerate(linears):
-                if lin.out_features != first.out_features or (columns is None and lin.in_features != width):
-                    raise GankitError("ensemble members have linear layers of different shapes")
-                if columns is None:
-                    layer.weight[e].copy_(lin.weight)
-                else:
-                    layer.weight[e][:, columns[e]] = lin.weight.to(layer.weight.dtype)
-                if layer.bias is not None:
-                    layer.bias[e].copy_(lin.bias)
-        return layer.to(device=first.weight.device, dtype=first.weight.dtype)
-
-    def copy_member_to(self, e: int, lin: nn.Linear, columns: torch.Tensor | None = None) -> None:
-        with torch.no_grad():
-            lin.weight.copy_(self.weight[e] if columns is None else self.weight[e][:, columns])
-            if self.bias is not None:
-                lin.bias.copy_(self.bias[e])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = x.shape
-        flat = x.reshape(shape[0], -1, shape[-1])
-        if self.bias is None:
-            out = torch.bmm(flat, self.weight.transpose(1, 2))
-        else:
-            out = torch.baddbmm(self.bias.unsqueeze(1), flat, self.weight.transpose(1, 2))
-        return out.reshape(*shape[:-1], self.out_features)
-
-    def extra_repr(self) -> str:
-        return f"members={self.members}, in_features={self.in_features}, out_features={self.out_features}"
-
-
-class EnsembleEmbedding(nn.Module):
-    """E label embeddings, zero-padded to (E, classes, dim); y (E, ...) -> (E, ..., dim).
-
-    The lookup is `F.embedding` on the flattened table, the operation nn.Embedding uses."""
-
-    def __init__(self, weight: torch.Tensor):
-        super().__init__()
-        self.weight = nn.Parameter(weight)
-
-    @classmethod
-    def stack(cls, embeddings: Sequence[nn.Embedding]) -> "EnsembleEmbedding":
-        classes = max(m.num_embeddings for m in embeddings)
-        dim = max(m.embedding_dim for m in embeddings)
-        w0 = embeddings[0].weight
-        weight = torch.zeros(len(embeddings), classes, dim, device=w0.device, dtype=w0.dtype)
-        with torch.no_grad():
-            for e, m in enumerate(embeddings):
-                weight[e, :m.num_embeddings, :m.embedding_dim] = m.weight
-        return cls(weight)
-
-    def copy_member_to(self, e: int, m: nn.Embedding) -> None:
-        with torch.no_grad():
-            m.weight.copy_(self.weight[e, :m.num_embeddings, :m.embedding_dim])
-
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        members, classes, dim = self.weight.shape
-        offset = (torch.arange(members, device=y.device) * classes).reshape(members, *([1] * (y.dim() - 1)))
-        return F.embedding(y + offset, self.weight.reshape(members * classes, dim))
-
-
-class EnsembleMinibatchDiscrimination(nn.Module):
-    """Minibatch discrimination (Salimans et al. 2016) for E members, within each batch:
-    h (E, G, B, in) -> (E, G, B, in + kernels), where G counts separate batches."""
-
-    def __init__(self, layers: Sequence[nn.Module]):
-        super().__init__()
-        first = layers[0]
-        self.out_features, self.kernel_dim = first.out_features, first.kernel_dim
-        for layer in layers:
-            if (layer.out_features, layer.kernel_dim, tuple(layer.T.shape)) != \
-                    (self.out_features, self.kernel_dim, tuple(first.T.shape)):
-                raise GankitError("ensemble members have different minibatch-discrimination layers")
-        self.T = nn.Parameter(torch.stack([layer.T.detach().clone() for layer in layers]))
-
-    def copy_member_to(self, e: int, layer: nn.Module) -> None:
-        with torch.no_grad():
-            layer.T.copy_(self.T[e])
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        members, groups, batch, width = h.shape
-        m = torch.bmm(h.reshape(members, groups * batch, width), self.T)
-        m = m.view(members, groups, batch, self.out_features, self.kernel_dim)
-        # [e, g, i, j] = m[j] - m[i], summed over j: the order MinibatchDiscrimination uses
-        l1 = (m.unsqueeze(2) - m.unsqueeze(3)).abs().sum(dim=5)        # (E, G, B, B, out)
-        closeness = torch.exp(-l1).sum(dim=3) - 1.0                    # minus self-similarity
-        return torch.cat([h, closeness], dim=3)
-
-
-def _stack_sequential(bodies: Sequence[nn.Sequential], columns=None, in_features=None):
-    """nn.Sequential of Linear/activation layers -> list of ensemble layers (first Linear may be
-    padded). Parameter-free layers (activations) must agree and are shared."""
-    lengths = {len(b) for b in bodies}
-    if len(lengths) != 1:
-        raise GankitError("ensemble members have networks of different depths")
-    layers, first_linear = [], True
-    for i in range(lengths.pop()):
-        column = [b[i] for b in bodies]
-        if isinstance(column[0], nn.Linear):
-            if not all(isinstance(m, nn.Linear) for m in column):
-                raise GankitError("ensemble members have different layer types")
-            layers.append(EnsembleLinear.stack(column, columns if first_linear else None,
-                                               in_features if first_linear else None))
-            first_linear = False
-        else:
-            if any(list(m.parameters()) or repr(m) != repr(column[0]) for m in column):
-                raise GankitError(f"layer {column[0]!r} cannot be shared across ensemble members")
-            layers.append(copy.deepcopy(column[0]))
-    return nn.ModuleList(layers)
-
-
-def _run(layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
-    for layer in layers:
-        x = layer(x)
-    return x
-
-
-def _copy_body_to(e: int, stacked_body: nn.ModuleList, body: nn.Sequential, columns) -> None:
-    """Member e's weights of a stacked body into its own nn.Linear layers; `columns[e]` picks the
-    member's input columns of the first layer out of a padded one (conditional members)."""
-    linears = [m for m in body if isinstance(m, nn.Linear)]
-    stacked = [m for m in stacked_body if isinstance(m, EnsembleLinear)]
-    for i, (mine, theirs) in enumerate(zip(stacked, linears)):
-        mine.copy_member_to(e, theirs, columns[e] if (i == 0 and columns) else None)
-
-
-class EnsembleGenerator(nn.Module):
-    """E `MLPGenerator`s as one module: z (E, B, latent), y (E, B) -> samples (E, B, features)."""
-
-    def __init__(self, generators: Sequence[MLPGenerator]):
-        super().__init__()
-        g0 = generators[0]
-        for g in generators:
-            if not isinstance(g, MLPGenerator):
-                raise GankitError("vectorised training supports the MLP networks only "
-                                  f"(got {type(g).__name__}); train one by one instead")
-            if g.latent_dim != g0.latent_dim or g.sample_shape != g0.sample_shape or \
-                    (g.condition is None) != (g0.condition is None) or repr(g.output) != repr(g0.output):
-                raise GankitError("ensemble members have generators of different shapes")
-        self.members, self.latent_dim, self.sample_shape = len(generators), g0.latent_dim, g0.sample_shape
-        self.conditional = g0.condition is not None
-        self._columns = None
-        width = None
-        if self.conditional:
-            self.embedding = EnsembleEmbedding.stack([g.condition.embedding for g in generators])
-            dim = self.embedding.weight.shape[2]
-            self._columns = [torch.cat([torch.arange(g0.latent_dim),
-                                        g0.latent_dim + torch.arange(g.condition.embed_dim)])
-                             for g in generators]
-            width = g0.latent_dim + dim
-        else:
-            self.embedding = None
-        self.body = _stack_sequential([g.body for g in generators], self._columns, width)
-        self.head = EnsembleLinear.stack([g.head for g in generators])
-        self.output = copy.deepcopy(g0.output)
-
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.embedding is not None:
-            z = torch.cat([z, self.embedding(y)], dim=-1)
-        return self.output(self.head(_run(self.body, z)))
-
-    def copy_member_to(self, e: int, g: MLPGenerator) -> None:
-        if self.embedding is not None:
-            self.embedding.copy_member_to(e, g.condition.embedding)
-        _copy_body_to(e, self.body, g.body, self._columns)
-        self.head.copy_member_to(e, g.head)
-
-
-class EnsembleDiscriminator(nn.Module):
-    """E `MLPDiscriminator`s as one module: x (E, G, B, features), y (E, G, B) -> scores
-    (E, G, B/pac, 1). G separate batches (real, fake, ...) pass together but are packed and
-    compared (minibatch discrimination) only within themselves, as separate calls would be."""
-
-    def __init__(self, discriminators: Sequence[MLPDiscriminator], features: int):
-        super().__init__()
-        d0 = discriminators[0]
-        for d in discriminators:
-            if not isinstance(d, MLPDiscriminator):
-                raise GankitError("vectorised training supports the MLP networks only "
-                                  f"(got {type(d).__name__}); train one by one instead")
-            if d.pac != d0.pac or (d.condition is None) != (d0.condition is None) or \
-                    (d.minibatch is None) != (d0.minibatch is None):
-                raise GankitError("ensemble members have discriminators of different kinds")
-        self.members, self.pac, self.features = len(discriminators), d0.pac, features
-        self.conditional = d0.condition is not None
-        self._columns = None
-        width = None
-        if self.conditional:
-            self.embedding = EnsembleEmbedding.stack([d.condition.embedding for d in discriminators])
-            block = features + self.embedding.weight.shape[2]
-            self._columns = [torch.cat([p * block + torch.cat([torch.arange(features),
-                                                                features + torch.arange(d.condition.embed_dim)])
-                                        for p in range(self.pac)]) for d in discriminators]
-            width = block * self.pac
-        else:
-            self.embedding = None
-        self.body = _stack_sequential([d.body for d in discriminators], self._columns, width)
-        self.minibatch = (EnsembleMinibatchDiscrimination([d.minibatch for d in discriminators])
-                          if d0.minibatch is not None else None)
-        self.head = EnsembleLinear.stack([d.head for d in discriminators])
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.embedding is not None:
-            x = torch.cat([x, self.embedding(y)], dim=-1)
-        members, groups, batch, width = x.shape
-        if self.pac > 1:
-            if batch % self.pac:
-                raise GankitError(f"batch size {batch} is not a multiple of pac={self.pac}")
-            x = x.reshape(members, groups, batch // self.pac, self.pac * width)
-        h = _run(self.body, x)
-        if self.minibatch is not None:
-            h = self.minibatch(h)
-        return self.head(h)
-
-    def copy_member_to(self, e: int, d: MLPDiscriminator) -> None:
-        if self.embedding is not None:
-            self.embedding.copy_member_to(e, d.condition.embedding)
-        _copy_body_to(e, self.body, d.body, self._columns)
-        if self.minibatch is not None:
-            self.minibatch.copy_member_to(e, d.minibatch)
-        self.head.copy_member_to(e, d.head)
 
 
 # --------------------------------------------------------------------------- grouping
 
 
 def vectorisable(config: TrainConfig) -> bool:
-    """Whether `train_ensemble` can train this member: the MLP GANs with BCE or WGAN-GP; the
-    look-ahead (unroll), multi-generator and autoencoder models train with the loop."""
-    return (config.net == "mlp" and config.model in ("gan", "wgan-gp") and not config.unroll
-            and config.generators == 1)
+    """Whether `train_ensemble` can train this member: MLP networks without spectral
+    normalisation or look-ahead, of a variant whose losses the ensembles can reduce per member
+    (`Variant.vectorisable`); the others train with the loop."""
+    return (config.net == "mlp" and config.variant().vectorisable and not config.unroll
+            and not config.spectral_norm)
 
 
 def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:
     """Members whose keys are equal can be trained together as one ensemble: everything that
     fixes the shapes and the arithmetic of a step must agree; seed, data values and (for
     conditional models) the number of classes may differ."""
-    wgan = config.model == "wgan-gp"
-    return (config.net, config.model, bool(config.conditional), config.remedy,
+    variant = config.variant()
+    return (config.net, config.model, variant.name, bool(config.conditional), config.remedy,
             config.pac if config.remedy == "pac" else None,
             (config.minibatch_features, config.minibatch_kernel_dim) if config.remedy == "minibatch" else None,
             config.latent_dim, config.hidden, config.depth, config.batch_size, config.n_critic,
             config.lr_g, config.lr_d, tuple(config.betas_g), tuple(config.betas_d),
-            config.gp_lambda if wgan else None, getattr(config, "lr_decay", "none"),
-            None if wgan else (config.generator_loss, config.label_smoothing),
+            variant.ensemble_settings(config), getattr(config, "lr_decay", "none"),
             config.total_steps(len(data)), config.log_every, len(data), data.kind,
             tuple(data.sample_shape), str(torch.device(device)))
 
@@ -408,10 +154,7 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
                           "use train_many, which groups them")
     config = configs[0]
     members = len(modules)
-    wgan = config.model == "wgan-gp"
     conditional = bool(config.conditional)
-    if not wgan and config.generator_loss not in ("non-saturating", "minimax"):
-        raise GankitError(f"unknown generator loss {config.generator_loss!r}")
     if conditional and any(d.y is None for d in datasets):
         raise GankitError("conditional training needs labels for every member's data")
 
@@ -440,13 +183,24 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     total = config.total_steps(n)
     log_every = config.log_every
     linear_decay = getattr(config, "lr_decay", "none") == "linear"
-    lam = float(config.gp_lambda) if wgan else 0.0
-    real_target = float(config.label_smoothing)
     member_index = torch.arange(members, device=device).unsqueeze(1)      # (E, 1)
     index = torch.empty(members, batch, dtype=torch.long, device=device)
     z = torch.empty(members, batch, latent, device=device)
-    alpha = torch.empty(members, batch, 1, device=device)
-    index_rows, z_rows, alpha_rows = list(index), list(z), list(alpha)
+    index_rows, z_rows = list(index), list(z)
+
+    def penalty_weights(real):
+        # each member's interpolation weights from its own stream, as the loop draws them
+        alpha = torch.empty(real.shape[:2] + (1,) * (real.dim() - 2), device=real.device)
+        _draw_into(rngs, list(alpha), "uniform")
+        return alpha
+
+    def critic(x, y=None):
+        # the variants' losses see one batch per member: (E, B, F) -> scores (E, B', outputs)
+        return discriminator(x.unsqueeze(1), None if y is None else y.unsqueeze(1)).squeeze(1)
+
+    # the losses are the variant's own, averaged per member instead of over everything
+    variant = variant_for(config)
+    ctx = LossContext(reduce=mean_per_member, penalty_weights=penalty_weights)
 
     diverged_at: list[int | None] = [None] * members
     buffer: list[dict[str, torch.Tensor]] = []
@@ -454,8 +208,8 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=total, desc=f"ensemble x{members}", unit="step", dynamic_ncols=True,
-                   file=sys.stderr, leave=False)
+        bar = tqdm(total=total, desc=f"{progress if isinstance(progress, str) else 'ensemble'} "
+                   f"x{members}", unit="step", dynamic_ncols=True, file=sys.stderr, leave=False)
     t0 = time.perf_counter()
     try:
         for step in range(1, total + 1):
@@ -469,40 +223,11 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
             for _ in range(n_critic):
                 _draw_into(rngs, index_rows, "index", n)
                 _draw_into(rngs, z_rows, "normal")
-                if wgan and lam:
-                    _draw_into(rngs, alpha_rows, "uniform")
                 real = x_all[member_index, index]                               # (E, B, F)
                 labels = y_all.gather(1, index) if conditional else None        # (E, B)
                 with torch.no_grad():
                     fake = generator(z, labels)
-                one_labels = labels.unsqueeze(1) if conditional else None
-                scores = torch.cat([discriminator(real.unsqueeze(1), one_labels),
-                                    discriminator(fake.unsqueeze(1), one_labels)], 1)   # (E, 2, B', 1)
-                if wgan:
-                    real_scores = scores[:, 0].mean(dim=(1, 2))
-                    fake_scores = scores[:, 1].mean(dim=(1, 2))
-                    if lam:
-                        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-                        mixed_scores = discriminator(mixed.unsqueeze(1),
-                                                     labels.unsqueeze(1) if conditional else None)
-                        (grads,) = torch.autograd.grad(mixed_scores.sum(), mixed, create_graph=True)
-                        norms = grads.reshape(members, mixed_scores.shape[2], -1).norm(2, dim=2)
-                        penalty = ((norms - 1.0) ** 2).mean(dim=1)
-                    else:
-                        penalty = torch.zeros_like(real_scores)
-                    d_loss = fake_scores - real_scores + lam * penalty
-                    d_logs = {"d_loss": d_loss.detach(), "wasserstein": (real_scores - fake_scores).detach(),
-                              "gradient_penalty": penalty.detach()}
-                else:
-                    real_logits, fake_logits = scores[:, 0], scores[:, 1]
-                    target = torch.full_like(real_logits, real_target)
-                    loss_real = F.binary_cross_entropy_with_logits(real_logits, target,
-                                                                   reduction="none").mean(dim=(1, 2))
-                    loss_fake = F.softplus(fake_logits).mean(dim=(1, 2))
-                    d_loss = loss_real + loss_fake
-                    d_logs = {"d_loss": d_loss.detach(),
-                              "d_real": torch.sigmoid(real_logits.detach()).mean(dim=(1, 2)),
-                              "d_fake": torch.sigmoid(fake_logits.detach()).mean(dim=(1, 2))}
+                d_loss, d_logs = variant.discriminator_loss(critic, real, fake, labels, labels, ctx)
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.sum().backward()          # members are independent: d(sum)/d(member) = its own
                 opt_d.step()
@@ -514,18 +239,11 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
                 labels = y_all.gather(1, index)
             else:
                 labels = None
-            logits = discriminator(generator(z, labels).unsqueeze(1),
-                                   labels.unsqueeze(1) if conditional else None)
-            if wgan:
-                g_loss = -logits.mean(dim=(1, 2, 3))
-            elif config.generator_loss == "non-saturating":
-                g_loss = F.softplus(-logits).mean(dim=(1, 2, 3))
-            else:
-                g_loss = -F.softplus(logits).mean(dim=(1, 2, 3))
+            g_loss, g_logs = variant.generator_loss(critic, generator(z, labels), labels, ctx)
             opt_g.zero_grad(set_to_none=True)
             g_loss.sum().backward()
             opt_g.step()
-            buffer.append({**d_logs, "g_loss": g_loss.detach()})
+            buffer.append({**d_logs, **g_logs})
 
             if step % log_every == 0 or step == total:
                 means = {k: torch.stack([b[k] for b in buffer]).mean(dim=0) for k in buffer[0]}
@@ -584,7 +302,7 @@ def _train_unit_remote(modules, datasets, configs, vectorised, device):
 def _unit_cost(configs: Sequence[TrainConfig], datasets: Sequence[Dataset]) -> float:
     # forward-pass equivalents per generator step: critic steps on (real, fake[, interpolates])
     c = configs[0]
-    per_step = c.n_critic * (3 if c.model == "wgan-gp" else 2) + 2
+    per_step = c.n_critic * c.variant().critic_passes + 2
     # each look-ahead step is about a critic step and its backward (x3 through second order)
     per_step += c.unroll * (6 if c.unroll_order == "second" else 2)
     return len(configs) * c.total_steps(len(datasets[0])) * per_step * c.generators

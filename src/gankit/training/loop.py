@@ -1,4 +1,4 @@
-"""The one training loop, for every network family, objective and data kind.
+"""The one training loop, for every network family, GAN variant and data kind.
 
 Data that fits in memory lives on the device as one tensor and batches are drawn by index with
 the run's own seeded `torch.Generator`; that generator also draws noise and penalty
@@ -23,11 +23,11 @@ from typing import Callable
 
 import torch
 
-from ..config import AUTOENCODER_MODELS, TrainConfig
+from ..config import TrainConfig
 from ..data.dataset import Dataset
 from ..errors import GankitError, TrainingDiverged
 from ..models import GANModule
-from ..objectives import make_objective
+from ..gans import LossContext, variant_for
 from .checkpoint import (check_finite_state, check_identity, checkpoint_path, list_checkpoints,
                          load_checkpoint, prune_checkpoints, restore, save_checkpoint)
 from .run_writer import RunWriter
@@ -83,7 +83,7 @@ class Execution:
 
 
 def _float_scores(network):
-    """The discriminator as the objectives see it under autocast: float32 scores."""
+    """The discriminator as the losses see it under autocast: float32 scores."""
     def scores(x, y=None):
         return network(x, y).float()
     return scores
@@ -163,7 +163,8 @@ class _Step:
     """One generator step: n_critic discriminator updates, then one generator update.
 
     Holds what a step reads (data on the device, the shared random stream, the networks as the
-    step runs them, the objective) so that `training_loop` reads as the schedule it is."""
+    step runs them, the variant whose losses it computes) so that `training_loop` reads as the
+    schedule it is. Nothing here depends on which variant it is."""
 
     def __init__(self, module: GANModule, x, y, config: TrainConfig, execution: Execution,
                  optimizers, rng, sync_gradients, average_over_ranks):
@@ -171,21 +172,19 @@ class _Step:
         self.module, self.x, self.y, self.config = module, x, y, config
         self.optimizers, self.rng, self.sync = optimizers, rng, sync_gradients
         self.average = average_over_ranks
-        self.objective = make_objective(config)
+        self.variant = variant_for(config)
         self.device = x.device
+        world, rank = execution.world_size, execution.rank
         # networks as the step uses them: eager by default, compiled and/or float32-scored
         self.fast_generator, self.critic = generator, discriminator
-        self.d_kwargs: dict = {}
+        self.ctx = LossContext(rng=rng, shard=(rank, world) if world > 1 else None)
         if execution.compile:
             self.fast_generator, self.critic = torch.compile(generator), torch.compile(discriminator)
-            self.d_kwargs["penalty_discriminator"] = discriminator
+            self.ctx.penalty_critic = discriminator
         if execution.amp:
             self.critic = _float_scores(self.critic)
         self.autocast = ((lambda: torch.autocast(self.device.type, dtype=torch.bfloat16))
                          if execution.amp == "bf16" else contextlib.nullcontext)
-        world, rank = execution.world_size, execution.rank
-        if world > 1:
-            self.d_kwargs["shard"] = (rank, world)
         self.global_batch = config.batch_size * world
         self.mine = None if world == 1 else slice(rank * config.batch_size, (rank + 1) * config.batch_size)
         self.channels_last = execution.channels_last
@@ -223,8 +222,8 @@ class _Step:
             with self.autocast():
                 with torch.no_grad():
                     fake = self.fast_generator(z, labels)
-                d_loss, d_logs = self.objective.discriminator_loss(self.critic, real, fake, labels,
-                                                                   labels, self.rng, **self.d_kwargs)
+                d_loss, d_logs = self.variant.discriminator_loss(self.critic, real, fake, labels,
+                                                                 labels, self.ctx)
             optimizers["d"].zero_grad(set_to_none=True)
             d_loss.backward()
             if self.sync is not None:
@@ -238,25 +237,24 @@ class _Step:
             z = self.noise()
             with self.autocast():
                 g_loss, g_logs = unrolled_generator_loss(
-                    self.objective, discriminator, optimizers["d"], self.fast_generator(z, labels),
-                    real, labels, steps=config.unroll, order=config.unroll_order, rng=self.rng,
-                    shard=self.d_kwargs.get("shard"))
+                    self.variant, discriminator, optimizers["d"], self.fast_generator(z, labels),
+                    real, labels, steps=config.unroll, order=config.unroll_order, ctx=self.ctx)
         else:
             z = self.noise()
             labels = (self.y[self.draw(torch.randint(self.x.shape[0], (self.global_batch,),
                                                      generator=self.rng, device=self.device))]
                       if self.y is not None else None)
             with self.autocast():
-                g_loss, g_logs = self.objective.generator_loss(self.critic, self.fast_generator(z, labels),
-                                                               labels)
+                g_loss, g_logs = self.variant.generator_loss(self.critic, self.fast_generator(z, labels),
+                                                             labels, self.ctx)
         optimizers["g"].zero_grad(set_to_none=True)
         g_loss.backward()
         if self.sync is not None:
             self.sync(generator)
         optimizers["g"].step()
         logs = {**d_logs, **g_logs}
-        if hasattr(self.objective, "end_step"):       # state kept between steps (BEGAN's k_t)
-            logs.update(self.objective.end_step(discriminator, logs, average=self.average))
+        # state kept between steps (BEGAN's k_t)
+        logs.update(self.variant.end_step(discriminator, logs, average=self.average))
         return logs
 
 
@@ -290,7 +288,7 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     distributed, sync_gradients = _data_parallel(execution)
     world_size, rank = execution.world_size, execution.rank
     writer = writer or RunWriter("", enabled=False)
-    if config.model in AUTOENCODER_MODELS and (execution.amp or execution.compile):
+    if not config.variant().scores_samples and (execution.amp or execution.compile):
         raise GankitError(f"--amp and --compile are for the scoring discriminators; {config.model}'s "
                           "autoencoder discriminator runs in float32, eagerly: drop them")
     module.to(device)

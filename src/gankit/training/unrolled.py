@@ -18,8 +18,12 @@ as without unrolling.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch.func import functional_call
+
+from ..gans import LossContext
 
 
 def _flat_adam_state(optimizer: torch.optim.Optimizer, parameters: list[torch.nn.Parameter]):
@@ -42,16 +46,18 @@ def _flat_adam_state(optimizer: torch.optim.Optimizer, parameters: list[torch.nn
             torch.cat(squares), steps[0] if steps else 0.0)
 
 
-def unrolled_generator_loss(objective, discriminator: torch.nn.Module,
+def unrolled_generator_loss(variant, discriminator: torch.nn.Module,
                             optimizer: torch.optim.Optimizer, fake: torch.Tensor, real: torch.Tensor,
                             labels: torch.Tensor | None, *, steps: int, order: str = "second",
-                            rng: torch.Generator | None = None, shard=None):
+                            ctx: LossContext | None = None):
     """The generator's loss on `fake` against the discriminator advanced `steps` Adam steps.
 
-    fake: the generator's output for this step (with its graph); real: a data batch for the
-    look-ahead steps; labels: the labels of both (conditional models). rng: the loop's stream,
-    for objectives that draw (the gradient penalty's interpolates).
+    variant: whose losses (gankit.gans); fake: the generator's output for this step (with its
+    graph); real: a data batch for the look-ahead steps; labels: the labels of both (conditional
+    models). ctx: the loop's loss context (its stream draws the gradient penalty's interpolates).
     """
+    # the look-ahead critic is differentiated twice itself (no compiled stand-in for the penalty)
+    ctx = dataclasses.replace(ctx, penalty_critic=None) if ctx is not None else None
     names, parameters = zip(*discriminator.named_parameters())
     shapes = [p.shape for p in parameters]
     sizes = [p.numel() for p in parameters]
@@ -72,8 +78,8 @@ def unrolled_generator_loss(objective, discriminator: torch.nn.Module,
         return score
 
     for k in range(steps):
-        loss, _ = objective.discriminator_loss(look_ahead(flat), real, look_ahead_fake, labels,
-                                               labels, rng, shard=shard)
+        loss, _ = variant.discriminator_loss(look_ahead(flat), real, look_ahead_fake, labels,
+                                             labels, ctx)
         (grad,) = torch.autograd.grad(loss, flat, create_graph=second_order)
         m = beta1 * m + (1 - beta1) * grad
         v = beta2 * v + (1 - beta2) * grad * grad
@@ -81,4 +87,4 @@ def unrolled_generator_loss(objective, discriminator: torch.nn.Module,
         # the 1e-30 keeps sqrt differentiable where a gradient and its history are exactly 0
         update = (lr / (1 - beta1 ** t)) * m / ((v / (1 - beta2 ** t) + 1e-30).sqrt() + eps)
         flat = flat - update if second_order else (flat - update).detach().requires_grad_(True)
-    return objective.generator_loss(look_ahead(flat), fake, labels)
+    return variant.generator_loss(look_ahead(flat), fake, labels, ctx)

@@ -1,0 +1,51 @@
+"""The remedies that are options of a variant, not variants: PacGAN packing and minibatch
+discrimination (`--remedy`), Unrolled GAN's look-ahead (`--unroll`), several generators
+(`--generators`, which makes the vanilla GAN MAD-GAN) and spectral normalisation
+(`--spectral-norm`). Each is checked here against what the chosen variant can take; the
+networks that implement them are in `gankit.nets` and the look-ahead in
+`gankit.training.unrolled`.
+"""
+from __future__ import annotations
+
+from ..errors import GankitError
+
+REMEDIES = (None, "minibatch", "pac")
+UNROLL_ORDERS = ("second", "first")
+
+
+def check_options(config, variant) -> None:
+    """Refuse option settings, and combinations with `variant`, that cannot train."""
+    if config.remedy not in REMEDIES:
+        raise GankitError(f"unknown remedy {config.remedy!r}; choose minibatch or pac")
+    if config.remedy is not None:
+        if not variant.scores_samples:
+            raise GankitError(f"remedy {config.remedy!r} modifies a scoring discriminator; "
+                              f"{config.model}'s discriminator is an autoencoder: drop --remedy")
+        if config.net == "conv":
+            raise GankitError(f"remedy {config.remedy!r} is available for the MLP networks only")
+    if config.remedy == "pac" and config.batch_size % config.pac:
+        raise GankitError(f"batch size {config.batch_size} is not a multiple of pac={config.pac}")
+    if int(config.unroll) != config.unroll or config.unroll < 0:
+        raise GankitError(f"--unroll is a number of look-ahead discriminator steps, 0 or more "
+                          f"(0 trains without look-ahead; Metz et al. use 5-10), got {config.unroll}")
+    if config.unroll_order not in UNROLL_ORDERS:
+        raise GankitError(f"unknown unroll order {config.unroll_order!r}; choose second (through "
+                          "the look-ahead steps) or first (cheaper, no second derivatives)")
+    if config.unroll:
+        if not variant.unrollable:
+            raise GankitError(f"--unroll works with a single scoring discriminator (e.g. --model "
+                              f"gan or wgan-gp), not {variant.label}")
+        if config.net not in ("mlp", "tabular"):
+            raise GankitError("--unroll is available for the MLP networks (points and tables)")
+        if config.spectral_norm:
+            raise GankitError("--unroll cannot look ahead through spectral normalisation's "
+                              "power iteration; drop --spectral-norm or --unroll")
+    if int(config.generators) != config.generators or config.generators < 1:
+        raise GankitError(f"--generators is the number of generators, at least 1 (1 is an ordinary "
+                          f"GAN; MAD-GAN uses several), got {config.generators}")
+    if config.generators > 1 and not getattr(variant, "several_generators", False):
+        raise GankitError(f"--generators {config.generators} (MAD-GAN) needs --model gan: its "
+                          f"discriminator classifies real vs each generator; got {config.model}")
+    if config.spectral_norm and not variant.scores_samples:
+        raise GankitError(f"--spectral-norm normalises a scoring discriminator; {config.model}'s "
+                          "discriminator is an autoencoder: drop --spectral-norm")

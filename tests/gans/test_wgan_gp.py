@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from gankit.errors import GankitError
+from gankit.gans.wgan_gp import WGANGP, gradient_penalty
+from gankit.nets.mlp import MLPDiscriminator
+
+from gans.critics import Linear
+
+
+def test_gradient_penalty_of_a_linear_critic_is_closed_form():
+    real, fake = torch.randn(32, 2), torch.randn(32, 2)
+    penalty = gradient_penalty(Linear([3.0, 4.0]), real, fake, rng=torch.Generator().manual_seed(0))
+    assert penalty.item() == pytest.approx((5.0 - 1.0) ** 2)
+
+
+def test_gradient_penalty_norm_is_per_packed_output():
+    # a PacGAN critic scoring 2 samples at once: gradient over the packed pair has norm sqrt(2)*|w|
+    critic = MLPDiscriminator(2, hidden=4, depth=1, pac=2)
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.zero_()
+        critic.body[0].weight[0, :] = 1.0      # hidden unit 0 sums the 4 packed inputs
+        critic.body[0].bias[0] = 100.0         # far into LeakyReLU's linear part
+        critic.head.weight[0, 0] = 1.0
+    penalty = gradient_penalty(critic, torch.randn(8, 2), torch.randn(8, 2),
+                               rng=torch.Generator().manual_seed(0))
+    assert penalty.item() == pytest.approx((2.0 - 1.0) ** 2, rel=1e-5)   # ||(1,1,1,1)|| = 2
+
+
+def test_gradient_penalty_flows_into_critic_weights():
+    critic = Linear([3.0, 4.0])
+    gradient_penalty(critic, torch.randn(8, 2), torch.randn(8, 2)).backward()
+    assert critic.w.grad is not None and critic.w.grad.abs().sum() > 0
+
+
+def test_gradient_penalty_per_member_is_each_members_penalty():
+    # an ensemble's penalty (leading member dimension, weights given) is each member's own
+    from gankit.gans import mean_per_member
+    real, fake = torch.randn(3, 16, 2), torch.randn(3, 16, 2)
+    weights = torch.rand(3, 16, 1)
+
+    def critic(x, y=None):       # member e scores with w_e
+        return (x * torch.tensor([[[3.0, 4.0]], [[0.6, 0.8]], [[1.0, 0.0]]])).sum(-1, keepdim=True)
+
+    penalty = gradient_penalty(critic, real, fake, weights=weights, reduce=mean_per_member)
+    assert penalty.shape == (3,)
+    assert penalty.tolist() == pytest.approx([16.0, 0.0, 0.0], abs=1e-6)
+
+
+def test_wasserstein_losses_have_the_right_signs():
+    critic = Linear([1.0, 0.0])
+    real, fake = torch.full((4, 2), 2.0), torch.zeros(4, 2)
+    loss, logs = WGANGP(gp_lambda=0.0).discriminator_loss(critic, real, fake)
+    assert loss.item() == pytest.approx(-2.0) and logs["wasserstein"].item() == pytest.approx(2.0)
+    g_loss, _ = WGANGP().generator_loss(critic, real)
+    assert g_loss.item() == pytest.approx(-2.0)
+
+
+def test_negative_penalty_weight_is_refused():
+    with pytest.raises(GankitError, match=">= 0"):
+        WGANGP(gp_lambda=-1)
