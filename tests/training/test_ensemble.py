@@ -43,6 +43,8 @@ RECIPES = {
     "gan+minibatch": dict(model="gan", remedy="minibatch", lr_g=2e-4, lr_d=2e-4),
     "wgan-gp+minibatch": dict(model="wgan-gp", remedy="minibatch", steps=4),
     "cwgan-gp+decay": dict(model="wgan-gp", conditional=True, lr_decay="linear"),
+    "lsgan": dict(model="lsgan", lr_g=2e-4, lr_d=2e-4),
+    "hinge+pac": dict(model="hinge", remedy="pac", lr_g=2e-4, lr_d=2e-4),
 }
 # GAN training amplifies rounding: a difference of 1e-7 in one weight grows to about 1e-2 in the
 # samples within 50 steps (in the one-by-one loop itself). With minibatch discrimination the last

@@ -12,6 +12,8 @@ from .base import ExperimentRow, Variant
 from .began import BEGAN
 from .bce import DCGAN, VanillaGAN
 from .ebgan import EBGAN
+from .hinge import Hinge
+from .lsgan import LSGAN
 from .mad_gan import MADGAN
 from .wgan_gp import WGANGP
 
@@ -34,6 +36,8 @@ register(MADGAN, by_name=False)
 register(WGANGP)
 register(EBGAN)
 register(BEGAN)
+register(LSGAN)
+register(Hinge)
 
 
 def model_names() -> tuple[str, ...]:
