@@ -141,7 +141,9 @@ class TrainConfig:
     seed: int = setting(0, "seed of the data split, the weights, the batches and the noise",
                         group="run")
     device: str = setting("cpu", "cpu, cuda or cuda:N", group="run")
-    log_every: int = setting(50, "average and log the losses every N steps", group="run")
+    log_every: int | None = setting(None, "average and log the losses every N steps",
+                                    default_text="about 100 points per run, at most every 50 "
+                                    "steps", group="run")
     sample_every: int | None = setting(None, "sample picture every N steps",
                                        default_text="about 20 per run", group="run")
     checkpoint_every: int | None = setting(None, "checkpoint every N steps",
@@ -187,8 +189,10 @@ class TrainConfig:
         default("lr_decay", "linear" if c.net == "mlp" else "none")
         c.betas_g = tuple(float(b) for b in c.betas_g)
         c.betas_d = tuple(float(b) for b in c.betas_d)
+        if c.log_every is not None and int(c.log_every) < 1:
+            raise GankitError(f"log-every must be at least 1, got {c.log_every}")
         for name in ("latent_dim", "hidden", "depth", "width", "batch_size", "n_critic", "pac",
-                     "log_every", "keep_checkpoints"):
+                     "keep_checkpoints"):
             if int(getattr(c, name)) < 1:
                 raise GankitError(f"{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}")
         for name in ("lr_g", "lr_d"):
@@ -207,6 +211,11 @@ class TrainConfig:
             raise GankitError(f"held-out must be in (0, 1), got {c.held_out}")
         check_device(c.device)
         return c
+
+    def log_interval(self, total: int) -> int:
+        """Steps between logged losses: log_every, or about 100 points per run (at most every 50
+        steps, so short runs still draw a curve and long ones stay small)."""
+        return int(self.log_every) if self.log_every else max(1, min(50, int(total) // 100))
 
     def total_steps(self, n_data: int) -> int:
         if self.steps is not None:

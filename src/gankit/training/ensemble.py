@@ -133,32 +133,9 @@ def _draw_into(generators, buffers, kind: str, high: int = 0) -> None:
             torch.rand(out.shape, generator=gen, out=out)
 
 
-def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
-                   configs: Sequence[TrainConfig], *, device: str | torch.device = "cpu",
-                   progress: bool = False,
-                   on_log: Callable[[int, list[dict[str, float]]], None] | None = None
-                   ) -> list[EnsembleResult]:
-    """Train `modules[e]` on `datasets[e]` with resolved `configs[e]`, all at once.
-
-    Each member reproduces `training_loop(modules[e], datasets[e], configs[e])` (no run
-    directory) up to float rounding; the trained weights are written back into `modules[e]`.
-    A member whose losses become NaN or infinite is reported as diverged at the logging step
-    where the loop would have stopped; the others are unaffected (members never mix).
-    """
-    if not (len(modules) == len(datasets) == len(configs)) or not modules:
-        raise GankitError("train_ensemble needs one module, data set and config per member")
-    device = torch.device(device)
-    keys = {ensemble_key(c, d, device) for c, d in zip(configs, datasets)}
-    if len(keys) != 1:
-        raise GankitError("these members cannot share an ensemble (settings or data shapes differ); "
-                          "use train_many, which groups them")
-    config = configs[0]
-    members = len(modules)
-    conditional = bool(config.conditional)
-    if conditional and any(d.y is None for d in datasets):
-        raise GankitError("conditional training needs labels for every member's data")
-
-    # data on the device, scaled by each member's own Standardizer (as the loop does)
+def _stacked_data(modules, datasets, device, conditional: bool):
+    """Every member's data on the device, scaled by its own Standardizer (as the loop does),
+    stacked: x (E, N, F) and labels (E, N) or None."""
     xs, ys = [], []
     for module, data in zip(modules, datasets):
         module.to(device)
@@ -169,39 +146,125 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
         xs.append(x)
         if conditional:
             ys.append(data.y.to(device))
-    x_all = torch.stack(xs)                                   # (E, N, F)
-    y_all = torch.stack(ys) if conditional else None          # (E, N)
-    n, features = x_all.shape[1], x_all.shape[2]
+    return torch.stack(xs), (torch.stack(ys) if conditional else None)
 
-    generator = EnsembleGenerator([m.generator for m in modules]).to(device)
-    discriminator = EnsembleDiscriminator([m.discriminator for m in modules], features).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=config.betas_g)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=config.betas_d)
-    rngs = [torch.Generator(device=device).manual_seed(rank_seed(c.seed, 0)) for c in configs]
 
-    batch, latent, n_critic = config.batch_size, generator.latent_dim, config.n_critic
-    total = config.total_steps(n)
-    log_every = config.log_every
-    linear_decay = getattr(config, "lr_decay", "none") == "linear"
-    member_index = torch.arange(members, device=device).unsqueeze(1)      # (E, 1)
-    index = torch.empty(members, batch, dtype=torch.long, device=device)
-    z = torch.empty(members, batch, latent, device=device)
-    index_rows, z_rows = list(index), list(z)
+def _log_members(buffer: list[dict], step: int, last: list[dict], diverged_at: list) -> None:
+    """Each member's mean losses since the last log into last[e]; a member whose losses are no
+    longer finite is marked diverged at this step (the loop would stop there) and keeps the
+    losses it had."""
+    means = {k: torch.stack([b[k] for b in buffer]).mean(dim=0) for k in buffer[0]}
+    buffer.clear()
+    finite = torch.stack([torch.isfinite(v) for v in means.values()]).all(dim=0)
+    for e in range(len(last)):
+        if diverged_at[e] is None:
+            last[e] = {k: float(v[e]) for k, v in means.items()}
+            if not bool(finite[e]):
+                diverged_at[e] = step
 
-    def penalty_weights(real):
+
+class _EnsembleStep:
+    """One generator step of every member at once: n_critic discriminator updates, then one
+    generator update, each member drawing from its own stream in the loop's order."""
+
+    def __init__(self, modules, x_all, y_all, configs, device):
+        config = self.config = configs[0]
+        members, features = len(modules), x_all.shape[2]
+        self.x_all, self.y_all = x_all, y_all
+        self.generator = EnsembleGenerator([m.generator for m in modules]).to(device)
+        self.discriminator = EnsembleDiscriminator([m.discriminator for m in modules], features).to(device)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas_g)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d,
+                                      betas=config.betas_d)
+        self.rngs = [torch.Generator(device=device).manual_seed(rank_seed(c.seed, 0)) for c in configs]
+        self.member_index = torch.arange(members, device=device).unsqueeze(1)      # (E, 1)
+        self.index = torch.empty(members, config.batch_size, dtype=torch.long, device=device)
+        self.z = torch.empty(members, config.batch_size, self.generator.latent_dim, device=device)
+        # the losses are the variant's own, averaged per member instead of over everything
+        self.variant = variant_for(config)
+        self.ctx = LossContext(reduce=mean_per_member, penalty_weights=self.penalty_weights)
+
+    def penalty_weights(self, real):
         # each member's interpolation weights from its own stream, as the loop draws them
         alpha = torch.empty(real.shape[:2] + (1,) * (real.dim() - 2), device=real.device)
-        _draw_into(rngs, list(alpha), "uniform")
+        _draw_into(self.rngs, list(alpha), "uniform")
         return alpha
 
-    def critic(x, y=None):
+    def critic(self, x, y=None):
         # the variants' losses see one batch per member: (E, B, F) -> scores (E, B', outputs)
-        return discriminator(x.unsqueeze(1), None if y is None else y.unsqueeze(1)).squeeze(1)
+        return self.discriminator(x.unsqueeze(1), None if y is None else y.unsqueeze(1)).squeeze(1)
 
-    # the losses are the variant's own, averaged per member instead of over everything
-    variant = variant_for(config)
-    ctx = LossContext(reduce=mean_per_member, penalty_weights=penalty_weights)
+    def labels(self):
+        return self.y_all.gather(1, self.index) if self.y_all is not None else None   # (E, B)
 
+    def __call__(self, step: int, total: int) -> dict:
+        config, n = self.config, self.x_all.shape[1]
+        if getattr(config, "lr_decay", "none") == "linear":
+            # the loop's schedule: a function of the step alone
+            scale = 1.0 - (step - 1) / total
+            for optimizer, base in ((self.opt_g, config.lr_g), (self.opt_d, config.lr_d)):
+                for group in optimizer.param_groups:
+                    group["lr"] = base * scale
+        self.discriminator.requires_grad_(True)
+        for _ in range(config.n_critic):
+            _draw_into(self.rngs, list(self.index), "index", n)
+            _draw_into(self.rngs, list(self.z), "normal")
+            real = self.x_all[self.member_index, self.index]                    # (E, B, F)
+            labels = self.labels()
+            with torch.no_grad():
+                fake = self.generator(self.z, labels)
+            d_loss, d_logs = self.variant.discriminator_loss(self.critic, real, fake, labels, labels,
+                                                             self.ctx)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.sum().backward()          # members are independent: d(sum)/d(member) = its own
+            self.opt_d.step()
+        # the generator step needs gradients through D, not of D's weights
+        self.discriminator.requires_grad_(False)
+        _draw_into(self.rngs, list(self.z), "normal")
+        if self.y_all is not None:
+            _draw_into(self.rngs, list(self.index), "index", n)
+        labels = self.labels()
+        g_loss, g_logs = self.variant.generator_loss(self.critic, self.generator(self.z, labels),
+                                                     labels, self.ctx)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.sum().backward()
+        self.opt_g.step()
+        return {**d_logs, **g_logs}
+
+    def copy_members_to(self, modules) -> None:
+        self.discriminator.requires_grad_(True)
+        for e, module in enumerate(modules):
+            self.generator.copy_member_to(e, module.generator)
+            self.discriminator.copy_member_to(e, module.discriminator)
+
+
+def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
+                   configs: Sequence[TrainConfig], *, device: str | torch.device = "cpu",
+                   progress: bool | str = False,
+                   on_log: Callable[[int, list[dict[str, float]]], None] | None = None
+                   ) -> list[EnsembleResult]:
+    """Train `modules[e]` on `datasets[e]` with resolved `configs[e]`, all at once.
+
+    Each member reproduces `training_loop(modules[e], datasets[e], configs[e])` (no run
+    directory) up to float rounding; the trained weights are written back into `modules[e]`.
+    A member whose losses become NaN or infinite is reported as diverged at the logging step
+    where the loop would have stopped; the others are unaffected (members never mix).
+    progress: a bar (a string names what is trained).
+    """
+    if not (len(modules) == len(datasets) == len(configs)) or not modules:
+        raise GankitError("train_ensemble needs one module, data set and config per member")
+    device = torch.device(device)
+    keys = {ensemble_key(c, d, device) for c, d in zip(configs, datasets)}
+    if len(keys) != 1:
+        raise GankitError("these members cannot share an ensemble (settings or data shapes differ); "
+                          "use train_many, which groups them")
+    config, members = configs[0], len(modules)
+    if config.conditional and any(d.y is None for d in datasets):
+        raise GankitError("conditional training needs labels for every member's data")
+    x_all, y_all = _stacked_data(modules, datasets, device, bool(config.conditional))
+    run_step = _EnsembleStep(modules, x_all, y_all, configs, device)
+    total = config.total_steps(x_all.shape[1])
+    log_every = config.log_interval(total)
     diverged_at: list[int | None] = [None] * members
     buffer: list[dict[str, torch.Tensor]] = []
     last: list[dict[str, float]] = [{} for _ in range(members)]
@@ -213,47 +276,9 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     t0 = time.perf_counter()
     try:
         for step in range(1, total + 1):
-            if linear_decay:
-                # the loop's schedule: a function of the step alone
-                scale = 1.0 - (step - 1) / total
-                for optimizer, base in ((opt_g, config.lr_g), (opt_d, config.lr_d)):
-                    for group in optimizer.param_groups:
-                        group["lr"] = base * scale
-            discriminator.requires_grad_(True)
-            for _ in range(n_critic):
-                _draw_into(rngs, index_rows, "index", n)
-                _draw_into(rngs, z_rows, "normal")
-                real = x_all[member_index, index]                               # (E, B, F)
-                labels = y_all.gather(1, index) if conditional else None        # (E, B)
-                with torch.no_grad():
-                    fake = generator(z, labels)
-                d_loss, d_logs = variant.discriminator_loss(critic, real, fake, labels, labels, ctx)
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.sum().backward()          # members are independent: d(sum)/d(member) = its own
-                opt_d.step()
-            # the generator step needs gradients through D, not of D's weights
-            discriminator.requires_grad_(False)
-            _draw_into(rngs, z_rows, "normal")
-            if conditional:
-                _draw_into(rngs, index_rows, "index", n)
-                labels = y_all.gather(1, index)
-            else:
-                labels = None
-            g_loss, g_logs = variant.generator_loss(critic, generator(z, labels), labels, ctx)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.sum().backward()
-            opt_g.step()
-            buffer.append({**d_logs, **g_logs})
-
+            buffer.append(run_step(step, total))
             if step % log_every == 0 or step == total:
-                means = {k: torch.stack([b[k] for b in buffer]).mean(dim=0) for k in buffer[0]}
-                buffer.clear()
-                finite = torch.stack([torch.isfinite(v) for v in means.values()]).all(dim=0)
-                for e in range(members):
-                    if diverged_at[e] is None:
-                        last[e] = {k: float(v[e]) for k, v in means.items()}
-                        if not bool(finite[e]):
-                            diverged_at[e] = step
+                _log_members(buffer, step, last, diverged_at)
                 if on_log is not None:
                     on_log(step, last)
             if bar is not None:
@@ -262,10 +287,7 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - t0
-    discriminator.requires_grad_(True)
-    for e, module in enumerate(modules):
-        generator.copy_member_to(e, module.generator)
-        discriminator.copy_member_to(e, module.discriminator)
+    run_step.copy_members_to(modules)
     return [EnsembleResult(steps_done=total, final_step=total, seconds=seconds / members,
                            last_losses=last[e], diverged=diverged_at[e] is not None,
                            diverged_at=diverged_at[e], group_seconds=seconds, group_size=members)

@@ -260,12 +260,63 @@ class _Step:
 
 def _cadences(config: TrainConfig, total: int) -> tuple[int, int, int]:
     """(log_every, sample_every, checkpoint_every) for a run of `total` steps."""
-    log_every = config.log_every
+    log_every = config.log_interval(total)
     sample_every = config.sample_every or max(1, total // 20)
     checkpoint_every = config.checkpoint_every or max(log_every, total // 5)
     # checkpoints must follow a finiteness check of the losses, which happens at log steps
     checkpoint_every = max(log_every, int(math.ceil(checkpoint_every / log_every)) * log_every)
     return log_every, sample_every, checkpoint_every
+
+
+def _place(module: GANModule, data: Dataset, config: TrainConfig, execution: Execution, device):
+    """The networks and the data on the device: (x, y), x standardised for MLP networks."""
+    module.to(device)
+    x = data.x.to(device)
+    y = data.y.to(device) if (config.conditional and data.y is not None) else None
+    if module.scaler is not None:
+        module.scaler.fit(x)
+        x = module.scaler(x)
+    return x, y
+
+
+def _gpu_paths(module: GANModule, x, execution: Execution, device) -> None:
+    """Memory layout and batch-norm synchronisation, as the execution asks."""
+    if execution.channels_last:
+        if x.dim() != 4:
+            raise GankitError("--channels-last is for image data and the conv nets; this data "
+                              f"has samples of shape {tuple(x.shape[1:])}")
+        module.to(memory_format=torch.channels_last)
+    if execution.sync_bn and execution.world_size > 1:
+        from ..distributed import convert_sync_batchnorm
+        convert_sync_batchnorm(module, device)
+
+
+def _logged_losses(buffer: list[dict], step: int, distributed, device) -> dict[str, float]:
+    """The mean losses since the last log (over every rank), or TrainingDiverged."""
+    losses = _mean_logs(buffer)
+    buffer.clear()
+    if distributed is not None and distributed.is_active():
+        # the global batch's losses, and one divergence verdict for every rank
+        losses = distributed.average_scalars(losses, device)
+    bad = [k for k, v in losses.items() if not math.isfinite(v)]
+    if bad:
+        raise TrainingDiverged(
+            f"training diverged at step {step}: {', '.join(bad)} became NaN or infinite; the "
+            "last good checkpoint is kept (resume from it with a lower learning rate: --resume "
+            "RUN --lr-g ... --lr-d ...)")
+    return losses
+
+
+def _save(writer: RunWriter, module: GANModule, optimizers, rng, step: int, config: TrainConfig,
+          execution: Execution, identity: dict | None) -> None:
+    """A checkpoint of a finite state (a "last good" one training can continue from)."""
+    check_finite_state(module, optimizers, step)
+    world = execution.world_size
+    save_checkpoint(checkpoint_path(writer.path, step), module, optimizers,
+                    {f"train_rank{execution.rank}": rng.get_state()}, step,
+                    extra={"world_size": world, "global_batch": config.batch_size * world},
+                    identity=identity)
+    prune_checkpoints(writer.path, config.keep_checkpoints)
 
 
 def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
@@ -286,17 +337,12 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     execution = execution or Execution()
     device = torch.device(execution.device or config.device)
     distributed, sync_gradients = _data_parallel(execution)
-    world_size, rank = execution.world_size, execution.rank
+    world_size = execution.world_size
     writer = writer or RunWriter("", enabled=False)
     if not config.variant().scores_samples and (execution.amp or execution.compile):
         raise GankitError(f"--amp and --compile are for the scoring discriminators; {config.model}'s "
                           "autoencoder discriminator runs in float32, eagerly: drop them")
-    module.to(device)
-    x = data.x.to(device)
-    y = data.y.to(device) if (config.conditional and data.y is not None) else None
-    if module.scaler is not None:
-        module.scaler.fit(x)
-        x = module.scaler(x)
+    x, y = _place(module, data, config, execution, device)
     optimizers = make_optimizers(module, config)
     # one stream for every rank: each draws the global batch and keeps its slice
     rng = torch.Generator(device=device).manual_seed(rank_seed(config.seed, 0))
@@ -315,34 +361,18 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     writer.start_losses(start)
     if distributed is not None and distributed.is_active():
         distributed.broadcast_module(module)      # identical start on every rank, whatever happened
-    if execution.channels_last:
-        if x.dim() != 4:
-            raise GankitError("--channels-last is for image data and the conv nets; this data "
-                              f"has samples of shape {tuple(x.shape[1:])}")
-        module.to(memory_format=torch.channels_last)
-    if execution.sync_bn and world_size > 1:
-        from ..distributed import convert_sync_batchnorm
-        convert_sync_batchnorm(module, device)
+    _gpu_paths(module, x, execution, device)
     average = (distributed.average_tensor if distributed is not None and distributed.is_active()
                else None)
     run_step = _Step(module, x, y, config, execution, optimizers, rng, sync_gradients, average)
     log_every, sample_every, checkpoint_every = _cadences(config, total)
     snapshots = Snapshots(module, data, config, device, writer) if writer.enabled else None
 
-    def save(step):
-        check_finite_state(module, optimizers, step)
-        path = save_checkpoint(checkpoint_path(writer.path, step), module, optimizers,
-                               {f"train_rank{rank}": rng.get_state()}, step,
-                               extra={"world_size": world_size, "global_batch": config.batch_size * world_size},
-                               identity=identity)
-        prune_checkpoints(writer.path, config.keep_checkpoints)
-        return path
-
     progress = None
     if config.progress and writer.enabled and total > start:
         from tqdm.auto import tqdm
-        progress = tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True,
-                        file=sys.stderr)
+        progress = tqdm(total=total, initial=start, desc=f"train {config.variant().label}",
+                        unit="step", dynamic_ncols=True, file=sys.stderr)
     writer.write_status("running", start, total)
     buffer: list[dict[str, torch.Tensor]] = []
     last: dict[str, float] = {}
@@ -358,17 +388,7 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
         for step in range(start + 1, total + 1):
             buffer.append(run_step(step, total))
             if step % log_every == 0 or step == total:
-                last = _mean_logs(buffer)
-                buffer.clear()
-                if distributed is not None and distributed.is_active():
-                    # the global batch's losses, and one divergence verdict for every rank
-                    last = distributed.average_scalars(last, device)
-                bad = [k for k, v in last.items() if not math.isfinite(v)]
-                if bad:
-                    raise TrainingDiverged(
-                        f"training diverged at step {step}: {', '.join(bad)} became NaN or infinite; "
-                        "the last good checkpoint is kept (resume from it with a lower learning "
-                        "rate: --resume RUN --lr-g ... --lr-d ...)")
+                last = _logged_losses(buffer, step, distributed, device)
                 last["seconds"] = time.perf_counter() - t0
                 writer.log_scalars(step, last)
                 if progress is not None:
@@ -380,7 +400,7 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
                 progress.update(1)
             # the checkpoint first: a picture that fails must never cost the run its weights
             if writer.enabled and (step % checkpoint_every == 0 or step == total):
-                save(step)
+                _save(writer, module, optimizers, rng, step, config, execution, identity)
                 status("running", step)
             if snapshots is not None and (step % sample_every == 0 or step == total):
                 snapshots.save(module, writer.sample_path(step), step)
@@ -397,7 +417,6 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     finally:
         if progress is not None:
             progress.close()
-    seconds = time.perf_counter() - t0
     status("finished", max(step, start))
     return LoopResult(steps_done=max(0, total - start), final_step=max(total, start),
-                      seconds=seconds, last_losses=last)
+                      seconds=time.perf_counter() - t0, last_losses=last)
