@@ -8,6 +8,8 @@ estimator; `save(path)` keeps the model.
 """
 from __future__ import annotations
 
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -32,33 +34,70 @@ def arrays_to_dataset(X, y=None, name: str = "array"):
     return points_dataset(X, y, name=name)
 
 
-class GAN:
-    """A GAN estimator. Settings are those of `gankit train` (see `TrainConfig`)."""
+# TrainConfig fields that are not the estimator's to set: the data come to `fit`, the seed is
+# `random_state`, and a fitted estimator writes no TensorBoard events
+NOT_PARAMETERS = ("data", "seed", "tensorboard", "progress")
+ESTIMATOR_PARAMETERS = ("out", "overwrite", "progress", "random_state")
 
-    def __init__(self, model: str = "wgan-gp", net: str = "auto", conditional: bool = False,
-                 remedy: str | None = None, steps: int | None = None, epochs: float | None = None,
-                 batch_size: int | None = None, latent_dim: int | None = None,
-                 hidden: int | None = None, n_critic: int | None = None, lr_g: float | None = None,
-                 lr_d: float | None = None, gp_lambda: float | None = None, pac: int = 4,
-                 out: str | Path | None = None, overwrite: bool = False, device: str = "cpu",
-                 progress: bool = False, random_state: int | None = None, **settings):
-        self.model, self.net, self.conditional, self.remedy = model, net, conditional, remedy
-        self.steps, self.epochs, self.batch_size = steps, epochs, batch_size
-        self.latent_dim, self.hidden, self.n_critic = latent_dim, hidden, n_critic
-        self.lr_g, self.lr_d, self.gp_lambda, self.pac = lr_g, lr_d, gp_lambda, pac
-        self.out, self.overwrite, self.device = out, overwrite, device
-        self.progress, self.random_state = progress, random_state
-        self.settings = settings
+
+def training_parameters() -> dict:
+    """The TrainConfig fields `GAN` takes as keyword arguments, with their defaults."""
+    return {f.name: f.default for f in fields(TrainConfig) if f.name not in NOT_PARAMETERS}
+
+
+def _parameter_docs() -> str:
+    from .config import default_text
+    lines = []
+    for f in fields(TrainConfig):
+        if f.name not in NOT_PARAMETERS:
+            lines.append(f"    {f.name}: {f.metadata['help']} (default: {default_text(f)})")
+    return "\n".join(lines)
+
+
+class GAN:
+    """A GAN estimator: `GAN(model="wgan-gp", **settings).fit(X, y).sample(n)`.
+
+    Settings are those of `gankit train` (one TrainConfig field each, listed below), plus
+    out: run directory to write (default: a temporary one, removed with the estimator);
+    overwrite: replace what `out` holds; progress: a progress bar (default: when stderr is a
+    terminal, as tqdm decides); random_state: an int, a numpy RandomState or None.
+
+    Training settings:
+{settings}
+    """
+
+    def __init__(self, model: str = "wgan-gp", *, out: str | Path | None = None,
+                 overwrite: bool = False, progress: bool | None = None,
+                 random_state: int | None = None, **settings):
+        known = training_parameters()
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise GankitError(f"unknown setting(s) {unknown} for gankit.GAN; the settings are "
+                              f"{sorted(known)} and {list(ESTIMATOR_PARAMETERS)}")
+        self.model = model
+        for name, default in known.items():
+            if name != "model":
+                setattr(self, name, settings.get(name, default))
+        self.out, self.overwrite, self.progress, self.random_state = out, overwrite, progress, random_state
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Every setting, by name (scikit-learn's estimator interface)."""
+        return {**{name: getattr(self, name) for name in training_parameters()},
+                **{name: getattr(self, name) for name in ESTIMATOR_PARAMETERS}}
+
+    def set_params(self, **params) -> "GAN":
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise GankitError(f"unknown setting {name!r} for gankit.GAN")
+            setattr(self, name, value)
+        return self
 
     def _config(self) -> TrainConfig:
-        values = dict(model=self.model, net=self.net, conditional=self.conditional,
-                      remedy=self.remedy, steps=self.steps, epochs=self.epochs,
-                      batch_size=self.batch_size, latent_dim=self.latent_dim, hidden=self.hidden,
-                      n_critic=self.n_critic, lr_g=self.lr_g, lr_d=self.lr_d,
-                      gp_lambda=self.gp_lambda, pac=self.pac, device=self.device,
-                      progress=self.progress, seed=seed_from(self.random_state), data="array",
+        values = {name: getattr(self, name) for name in training_parameters()}
+        progress = self.progress if self.progress is not None else sys.stderr.isatty()
+        values.update(progress=bool(progress), seed=seed_from(self.random_state), data="array",
                       tensorboard=False)
-        values.update(self.settings)
         return TrainConfig.from_dict(values)
 
     def fit(self, X, y=None) -> "GAN":
@@ -101,8 +140,9 @@ class GAN:
         from .training import load_run
 
         module, config, _record = load_run(path, device=device)
-        gan = cls(model=config.model, net=config.net, conditional=config.conditional,
-                  remedy=config.remedy, device=device, random_state=config.seed)
+        settings = {k: v for k, v in config.to_dict().items() if k in training_parameters()}
+        settings["device"] = device
+        gan = cls(random_state=config.seed, **settings)
         gan.module_, gan.config_, gan.run_dir_ = module, config, Path(path)
         gan.num_classes_ = module.num_classes
         gan.history_ = RunDir(path).losses_frame()
@@ -129,3 +169,6 @@ def class_labels(y):
     if values.dtype.kind not in "iu" or values.dtype == np.bool_:
         raise GankitError(f"y must be class numbers (whole numbers 0..K-1), got {y!r}")
     return torch.from_numpy(values.astype(np.int64))
+
+
+GAN.__doc__ = GAN.__doc__.format(settings=_parameter_docs())

@@ -100,7 +100,7 @@ class TrainConfig:
     # networks
     latent_dim: int | None = setting(None, "latent dimension", default_text="8 (points, tables), "
                                      "100 (images)", group="networks")
-    hidden: int | None = setting(None, "MLP width", default_text="128", group="networks")
+    hidden: int | None = setting(None, "MLP hidden-layer width", default_text="128", group="networks")
     depth: int = setting(3, "MLP hidden layers", group="networks")
     width: int | None = setting(None, "conv base width", default_text="32", group="networks")
     embed_dim: int | None = setting(None, "label embedding width", default_text="the number of "

@@ -371,8 +371,9 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     progress = None
     if config.progress and writer.enabled and total > start:
         from tqdm.auto import tqdm
+        # disable=None: a bar on a terminal, none in a pipe or a log file (tqdm's rule)
         progress = tqdm(total=total, initial=start, desc=f"train {config.variant().label}",
-                        unit="step", dynamic_ncols=True, file=sys.stderr)
+                        unit="step", dynamic_ncols=True, file=sys.stderr, disable=None)
     writer.write_status("running", start, total)
     buffer: list[dict[str, torch.Tensor]] = []
     last: dict[str, float] = {}

@@ -1,0 +1,89 @@
+"""Settings are declared once: every TrainConfig field has its help text and default, and is
+reachable from the command line, the config file and gankit.GAN."""
+import dataclasses
+import os
+import pty
+import subprocess
+import sys
+
+import pytest
+
+import gankit
+from gankit.cli import build_parser
+from gankit.config import TrainConfig, default_text, load_config_file
+from gankit.errors import GankitError
+
+FIELDS = dataclasses.fields(TrainConfig)
+
+
+def test_every_setting_has_help_and_a_default():
+    for f in FIELDS:
+        assert len(f.metadata.get("help", "")) >= 8, f.name
+        assert default_text(f) not in ("", "None"), f.name
+
+
+def test_train_help_shows_every_flag_with_its_default():
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    by_dest = {a.dest: a for a in train._actions}
+    for f in FIELDS:
+        if f.metadata["flag"]:
+            action = by_dest[f.name]
+            assert action.option_strings == ["--" + f.name.replace("_", "-")]
+            assert f.metadata["help"] in action.help and f"(default: {default_text(f)})" in action.help
+    for name in ("progress", "tensorboard"):               # switched off by --no-...
+        assert by_dest[name].option_strings == [f"--no-{name}"]
+    assert "(default: 8000; images 500 (WGAN-GP) or 1000" in by_dest["steps"].help
+    assert "(default: 0.5)" in by_dest["margin"].help            # the value the code uses
+
+
+def test_every_setting_is_a_config_file_key(tmp_path):
+    values = {f.name: f.default for f in FIELDS}
+    values.update(betas_g=[0.1, 0.2], model="gan")
+    path = tmp_path / "settings.yaml"
+    import yaml
+    path.write_text(yaml.safe_dump({k.replace("_", "-"): v for k, v in values.items()}))
+    config = TrainConfig.from_dict(load_config_file(path))
+    assert config.betas_g == (0.1, 0.2) and config.model == "gan"
+
+
+def test_the_estimator_takes_every_training_setting():
+    gan = gankit.GAN(spectral_norm=True, keep_checkpoints=5, margin=0.7)
+    params = gan.get_params()
+    assert params["spectral_norm"] is True and params["keep_checkpoints"] == 5
+    assert set(params) >= {f.name for f in FIELDS} - {"data", "seed", "tensorboard"}
+    assert gankit.GAN(**{**params, "out": None}).get_params() == params    # scikit-learn's clone
+    with pytest.raises(GankitError, match="unknown setting"):
+        gankit.GAN(learning_rate=1e-3)
+    assert "spectral_norm: spectral normalisation" in gankit.GAN.__doc__
+
+
+def _train_output(tmp_path, through_pty: bool) -> str:
+    args = [sys.executable, "-m", "gankit", "train", "--data", "ring8", "--steps", "30",
+            "--hidden", "8", "--no-tensorboard", "--out", str(tmp_path / ("tty" if through_pty else "pipe"))]
+    env = {**os.environ, "COLUMNS": "100"}
+    if not through_pty:
+        return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300).stderr
+    leader, follower = pty.openpty()
+    import fcntl
+    import struct
+    import termios
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(args, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(300)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_training_shows_a_bar_on_a_terminal_and_not_in_a_pipe(tmp_path):
+    assert "train WGAN-GP" in _train_output(tmp_path, through_pty=True)
+    assert "train WGAN-GP" not in _train_output(tmp_path, through_pty=False)
