@@ -123,7 +123,16 @@ def test_demo_quick(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ring8-wgan-gp" in out and "blobs8-cwgan-gp" in out
     assert f"report: {tmp_path / 'demo' / 'report.html'}" in out
-    assert "blobs8-cwgan-gp" in (tmp_path / "demo" / "report.html").read_text()
+    # every run's verdict on the console says how each mode is fitted, not only "high quality"
+    for line in [line for line in out.splitlines() if line.startswith(("ring8-", "blobs8-"))]:
+        assert " modes, " in line and "within each mode: spread ratio" in line and "C2ST" in line
+    # the report opens with each run's headline metrics, and no "no metrics yet" warning
+    html = (tmp_path / "demo" / "report.html").read_text()
+    top = html[html.index('id="verdict"'):html.index('id="verdict"') + 5000]
+    for name in ("ring8-wgan-gp", "blobs8-cwgan-gp"):
+        assert name in top
+    assert top.count("of 8 modes") == 2 and "C2ST accuracy" in top
+    assert "no metrics yet" not in html and "not comparable" not in top
     for name in ("ring8-wgan-gp", "blobs8-cwgan-gp"):
         assert (tmp_path / "demo" / name / "training.gif").exists()
         assert (tmp_path / "demo" / name / "losses.png").exists()

@@ -144,11 +144,18 @@ def _ordered(results: Mapping[str, Any]) -> list[str]:
 
 
 def verdict(runs: list[ReportedRun], base: Path) -> list[dict]:
-    """One line per run for the page's template (see templates/report.html, "verdict")."""
-    protocols: dict[str, set[str]] = {}
+    """One line per run for the page's template (see templates/report.html, "verdict").
+
+    A metric is flagged "not comparable" when runs on the same data measured it under different
+    protocols; runs on different data are not compared with each other at all."""
+    protocols: dict[tuple[str, str], set[str]] = {}
+
+    def key(run, name):
+        return name, str(run.data.get("fingerprint") or run.data.get("name") or run.name)
+
     for r in runs:
         for name, entry in r.results.items():
-            protocols.setdefault(name, set()).add(to_json(value_and_protocol(entry)[1]))
+            protocols.setdefault(key(r, name), set()).add(to_json(value_and_protocol(entry)[1]))
     lines = []
     for r in runs:
         groups = []
@@ -157,7 +164,7 @@ def verdict(runs: list[ReportedRun], base: Path) -> list[dict]:
             items = headline(name, value, protocol)
             if items:
                 groups.append({"metric": name, "headlines": items, "protocol": protocol_summary(protocol),
-                               "comparable": len(protocols[name]) == 1})
+                               "comparable": len(protocols[key(r, name)]) == 1})
         shared = {g["protocol"] for g in groups}
         for g in groups:
             g["shown_protocol"] = "" if len(shared) == 1 else g["protocol"]
