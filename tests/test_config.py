@@ -87,3 +87,43 @@ def _train_output(tmp_path, through_pty: bool) -> str:
 def test_training_shows_a_bar_on_a_terminal_and_not_in_a_pipe(tmp_path):
     assert "train WGAN-GP" in _train_output(tmp_path, through_pty=True)
     assert "train WGAN-GP" not in _train_output(tmp_path, through_pty=False)
+
+
+def test_threads_default_by_network_and_the_user_wins(monkeypatch):
+    from gankit.threads import threads_for
+    import torch
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    points = TrainConfig(data="ring8").resolve("points")
+    images = TrainConfig(data="digits", model="dcgan").resolve("images")
+    assert threads_for(points) == 1
+    assert threads_for(images) == (os.cpu_count() or 1)
+    assert threads_for(TrainConfig(data="ring8", threads=2).resolve("points")) == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads_for(points) is None                  # the environment's choice stands
+    assert threads_for(TrainConfig(data="ring8", threads=2).resolve("points")) == 2
+
+
+def test_training_applies_the_thread_default_and_restores_it(tmp_path, monkeypatch):
+    import torch
+    from gankit.training import train_run
+    from gankit.training import loop as loop_module
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    seen = []
+    real = loop_module.training_loop
+
+    def probe(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    import gankit.training as training
+    monkeypatch.setattr(training, "training_loop", probe)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train_run(TrainConfig(data="ring8", steps=2, hidden=8, progress=False, tensorboard=False),
+                  tmp_path / "a")
+        train_run(TrainConfig(data="ring8", steps=2, hidden=8, progress=False, tensorboard=False,
+                              threads=2), tmp_path / "b")
+        assert seen == [1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -141,6 +141,9 @@ class TrainConfig:
     seed: int = setting(0, "seed of the data split, the weights, the batches and the noise",
                         group="run")
     device: str = setting("cpu", "cpu, cuda or cuda:N", group="run")
+    threads: int | None = setting(None, "torch CPU threads while training",
+                                  default_text="OMP_NUM_THREADS if set, else 1 for MLP and "
+                                  "tabular networks, every core for conv nets", group="run")
     log_every: int | None = setting(None, "average and log the losses every N steps",
                                     default_text="about 100 points per run, at most every 50 "
                                     "steps", group="run")

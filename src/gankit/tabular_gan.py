@@ -17,7 +17,6 @@ Saving writes an ordinary run directory (config.yaml and a safetensors checkpoin
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ from .errors import GankitError
 from .files import atomic_write
 from .models import DataSpec
 from .run_directory import RunDir
+from .threads import torch_threads
 
 ENCODER_FILE = "encoder.json"
 META_FILE = "tabular_gan.json"
@@ -54,25 +54,6 @@ DEFAULT_STEPS = 300
 DEFAULT_N_CRITIC = 5
 DEFAULT_LR = 2e-4
 DEFAULT_NUMERIC = "mode"
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None, device: str = "cpu"):
-    """torch's CPU thread count set to n inside the block (None: left alone), then restored.
-
-    A tabular GAN's tensors are small (a batch of 200 rows, layers of 128): on them, a second
-    thread only adds synchronisation, and on a busy machine OpenMP's waiting made a fit 20 times
-    slower in CPU time (Iris, 60 steps: 1.8 CPU-s with one thread, 33 with two).
-    """
-    if n is None or not str(device).startswith("cpu"):
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def as_frame(data, what: str = "the table") -> pd.DataFrame:
@@ -128,7 +109,7 @@ class TabularGAN(BaseEstimator):
         Show a progress bar.
     threads : int or None
         torch CPU threads while fitting and sampling (default 1, the fastest for tensors this
-        small; None leaves torch's setting alone).
+        small; None: gankit's default, `gankit.threads`).
     random_state : int, RandomState or None
         Seeds the encoder, the weights, the batches, the noise and the Gumbel noise: the same
         value gives the same model and the same samples.
@@ -241,7 +222,8 @@ class TabularGAN(BaseEstimator):
             hidden=self.hidden or DEFAULT_HIDDEN,
             n_critic=self.n_critic or DEFAULT_N_CRITIC, lr_g=self.lr_g or DEFAULT_LR,
             lr_d=self.lr_d or DEFAULT_LR, gp_lambda=self.gp_lambda, device=self.device,
-            progress=self.progress, seed=seed, tensorboard=False, log_every=50)
+            progress=self.progress, seed=seed, tensorboard=False, log_every=50,
+            threads=self.threads)
         if self.steps is None and self.epochs is None:
             values["steps"] = DEFAULT_STEPS
         if self.out is None:

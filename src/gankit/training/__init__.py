@@ -25,6 +25,7 @@ from ..data.toy import is_toy_name, load_toy
 from ..errors import GankitError
 from ..models import DataSpec, GANModule, build_gan, checkpoint_identity
 from ..run_directory import RunDir
+from ..threads import threads_for, torch_threads
 from .checkpoint import check_identity, load_checkpoint, restore
 from .loop import Execution, LoopResult, training_loop
 from .run_writer import FRESH, OVERWRITE, RESUME, RunWriter, claim_run_directory
@@ -34,7 +35,7 @@ __all__ = ["TrainConfig", "train_run", "load_run", "prepare_data", "build_module
 
 # what may change when a run is resumed; everything else would make it a different run
 RESUME_OVERRIDES = ("steps", "epochs", "progress", "tensorboard", "log_every", "sample_every",
-                    "checkpoint_every", "keep_checkpoints", "device", "lr_g", "lr_d")
+                    "checkpoint_every", "keep_checkpoints", "device", "threads", "lr_g", "lr_d")
 
 
 @dataclass
@@ -172,10 +173,11 @@ def _train_claimed(config, out, data, resume, execution, command, spec_extra, pr
                                 _resumed_record(previous, fresh, start, total))
 
     try:
-        result = training_loop(module, train, config, writer=writer, execution=execution,
-                               resume=resume, identity=identity, on_start=on_start,
-                               previous_seconds=float(before.get("total_seconds",
-                                                                 before.get("seconds", 0.0)) or 0.0))
+        with torch_threads(threads_for(config), execution.device or config.device):
+            result = training_loop(module, train, config, writer=writer, execution=execution,
+                                   resume=resume, identity=identity, on_start=on_start,
+                                   previous_seconds=float(before.get("total_seconds",
+                                                                     before.get("seconds", 0.0)) or 0.0))
     finally:
         writer.close()
     if writes:

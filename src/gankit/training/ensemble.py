@@ -52,6 +52,7 @@ from ..data.dataset import Dataset
 from ..errors import GankitError, TrainingDiverged
 from ..gans import LossContext, mean_per_member, variant_for
 from ..models import GANModule
+from ..threads import per_worker, user_threads
 from .ensemble_nets import EnsembleDiscriminator, EnsembleGenerator
 from .loop import Execution, LoopResult, rank_seed, training_loop
 
@@ -356,8 +357,8 @@ def train_many(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     `train_ensemble`; vectorised=False, and members that are not `vectorisable`, are trained
     with `training_loop` one after the other (a diverged member is reported, not raised). Both compute the same numbers up to float rounding.
     workers > 1 trains groups (or members) in that many worker processes at once, largest
-    first, each with this process's torch thread count; the trained weights come back into
-    `modules`. Results do not depend on `workers`.
+    first, sharing the cores (`gankit.threads.per_worker`, unless OMP_NUM_THREADS says); the
+    trained weights come back into `modules`. Results do not depend on `workers`.
     """
     results: list[EnsembleResult | None] = [None] * len(modules)
     units = training_units(configs, datasets, vectorised=vectorised, device=device,
@@ -388,7 +389,8 @@ def train_many(modules: Sequence[GANModule], datasets: Sequence[Dataset],
                    reverse=True)                     # longest first: a good greedy schedule
     context = multiprocessing.get_context("spawn")   # no fork of a process with OpenMP threads
     with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context,
-                             initializer=_worker_init, initargs=(torch.get_num_threads(),)) as pool:
+                             initializer=_worker_init,
+                             initargs=(user_threads() or per_worker(workers),)) as pool:
         futures = {pool.submit(_train_unit_remote, *pick(unit), fuse(unit), str(device)): unit
                    for unit in units}
         for future in as_completed(futures):
