@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from gankit.config import TrainConfig
-from gankit.experiments.mode_collapse import (DEFAULT_STEPS, MODEL_LABELS, PUBLISHED, cpu_seconds,
-                                              run_mode_collapse, summarise)
+from gankit.experiments.mode_collapse import DEFAULT_STEPS, cpu_seconds, row_label, run_mode_collapse
+from gankit.experiments.mode_collapse_outputs import PUBLISHED, summarise
 from gankit.models import DataSpec
 from gankit.training import build_module, prepare_data
 from gankit.training.ensemble import train_many
@@ -52,7 +52,7 @@ def pm(mean, std, fmt="{:.1f}", scale=1.0) -> str:
 def summary_rows(frame, with_remedy=True) -> list[list]:
     rows = []
     for _, r in summarise(frame).iterrows():
-        name = MODEL_LABELS.get(r["model"], r["model"])
+        name = row_label(r["model"])
         if with_remedy and r["remedy"] != "none":
             name += f" + {r['remedy']}"
         rows.append([r["data"], name,
@@ -156,7 +156,7 @@ def main(argv=None):
             s = speed_probe(model, cond, probe_steps, 4 if args.quick else 20, 2 if args.quick else 4)
             total_loop += s["loop"]
             total_vec += s["vectorised"]
-            rows.append([MODEL_LABELS[name], f"{s['loop']:.1f}", f"{s['vectorised']:.1f}",
+            rows.append([row_label(name), f"{s['loop']:.1f}", f"{s['vectorised']:.1f}",
                          f"{s['loop'] / s['vectorised']:.2f}x"])
         rows.append(["grid mix (one run of each model)", f"{total_loop:.1f}", f"{total_vec:.1f}",
                      f"{total_loop / total_vec:.2f}x"])

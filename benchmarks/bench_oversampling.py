@@ -1,6 +1,6 @@
 """GAN oversampling against SMOTE, random oversampling and none; fidelity against CTGAN.
 
-1. Oversampling: for each imbalanced task (gankit.experiments.oversampling.TASKS: heart,
+1. Oversampling: for each imbalanced task (gankit.experiments.oversampling_tasks.TASKS: heart,
    heart-rare, breast-cancer, wine, digits), repeated stratified k-fold (5 x 2 by default),
    classifiers logistic regression / random forest / gradient boosting, samplers none / random /
    SMOTE(NC) / GAN; minority F1, balanced accuracy, PR-AUC (mean ± std over test folds) and the
@@ -36,8 +36,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gankit.experiments.oversampling import (TASKS, evaluate_oversampling, fidelity, load_task,
-                                             summarise, verdicts)
+from gankit.experiments.oversampling import evaluate_oversampling, summarise, verdicts
+from gankit.experiments.oversampling_fidelity import fidelity
+from gankit.experiments.oversampling_tasks import TASKS, load_task
 from gankit.oversampling import GANOverSampler
 from gankit.tabular_gan import DEFAULT_STEPS, TabularGAN
 

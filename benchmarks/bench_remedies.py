@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from gankit.config import TrainConfig
-from gankit.experiments.mode_collapse import MODEL_LABELS, PUBLISHED, cpu_seconds, run_mode_collapse, summarise
+from gankit.experiments.mode_collapse import cpu_seconds, row_label, run_mode_collapse
+from gankit.experiments.mode_collapse_outputs import PUBLISHED, summarise
 from gankit.models import DataSpec
 from gankit.training import build_module, prepare_data
 from gankit.training.loop import training_loop
@@ -59,7 +60,7 @@ def pm(mean, std, fmt="{:.1f}", scale=1.0) -> str:
 def rows_of(frame, cpu_per_run: dict) -> list[list]:
     rows = []
     for _, r in summarise(frame).iterrows():
-        name = MODEL_LABELS.get(r["model"], r["model"]) + ("" if r["remedy"] == "none" else f" + {r['remedy']}")
+        name = row_label(r["model"]) + ("" if r["remedy"] == "none" else f" + {r['remedy']}")
         steps = int(frame[(frame["model"] == r["model"]) & (frame["remedy"] == r["remedy"])]["steps"].iloc[0])
         rows.append([r["data"], name, steps,
                      f"{pm(r['modes_captured_mean'], r['modes_captured_std'])} / {r['modes']}",
@@ -90,7 +91,7 @@ def grid25_verdict(frames) -> str:
             seconds, steps = g["seconds"].mean(), int(g["steps"].iloc[0])
             met = (modes >= PACGAN_GRID25[0] and hq >= PACGAN_GRID25[1] and rkl <= PACGAN_GRID25[2]
                    and seconds < CPU_BUDGET_S)
-            name = MODEL_LABELS.get(model, model) + ("" if remedy == "none" else f" + {remedy}")
+            name = row_label(model) + ("" if remedy == "none" else f" + {remedy}")
             lines.append((met, hq, f"{name} at {steps} steps: {modes:.1f} modes, {100 * hq:.1f}% high "
                                    f"quality, reverse KL {rkl:.3f}, {seconds:.0f} s/run"))
     if not lines:
@@ -293,7 +294,7 @@ def _run_defaults(args) -> str:
         frame = run_mode_collapse(data="ring8", models=[model], seeds=[0], steps=steps,
                                   out=None, report=False, **settings)
         r = frame.iloc[0]
-        rows.append([label, MODEL_LABELS[model], f"{r['modes_captured']:.0f} / 8",
+        rows.append([label, row_label(model), f"{r['modes_captured']:.0f} / 8",
                      f"{100 * r['hq']:.1f}", f"{r['reverse_kl']:.3f}"])
         log("defaults:", rows[-1])
     images = []

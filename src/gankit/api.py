@@ -120,14 +120,41 @@ class GAN:
         if not hasattr(self, "module_"):
             raise GankitError("this GAN is not fitted yet; call fit(X) or GAN.load(path) first")
 
-    def sample(self, n: int, y=None, random_state: int | None = 0) -> np.ndarray:
+    def sample(self, n: int, y=None, random_state: int | None = 0, refine: str | None = None,
+               real=None, real_labels=None, mh_steps: int | None = None) -> np.ndarray:
         """n samples in the data's units; for conditional models, labels y (one int, or n ints;
-        default: every class equally)."""
+        default: every class equally).
+
+        refine: "drs" or "mh" keeps the samples the discriminator calibrates as real
+        (gankit.refine); calibration needs held-out real samples: `real` (and `real_labels` for
+        conditional models), or, for a run trained on a named data source, its own held-out
+        split. The refinement's cost is in `self.refinement_`."""
         self._check_fitted()
         n = whole_number(n, "n", minimum=1)
         rng = torch.Generator(device=self.device).manual_seed(seed_from(random_state))
-        samples, _ = self.module_.sample(n, y=class_labels(y), rng=rng)
+        if refine is None:
+            samples, _ = self.module_.sample(n, y=class_labels(y), rng=rng)
+            return samples.cpu().numpy()
+        from .refine import MH_STEPS, calibrate, refine as refine_samples
+        real_x, real_y = self._calibration_data(real, real_labels)
+        calibration = calibrate(self.module_, self.config_.variant(), real_x, real_y, rng)
+        samples, _, self.refinement_ = refine_samples(
+            self.module_, self.config_.variant(), n, refine, calibration, y=class_labels(y),
+            rng=rng, steps=mh_steps or MH_STEPS)
         return samples.cpu().numpy()
+
+    def _calibration_data(self, real, real_labels):
+        if real is None:
+            from .training import rebuild_data
+            if self.config_.data == "array":
+                raise GankitError("refine needs held-out real samples to calibrate the "
+                                  "discriminator: pass real=X_held_out (and real_labels=...)")
+            _, held_out = rebuild_data(self.config_, RunDir(self.run_dir_).record())
+            return held_out.x, held_out.y
+        x = torch.as_tensor(np.asarray(real), dtype=torch.float32)
+        if self.num_classes_ and real_labels is None:
+            raise GankitError("a conditional model calibrates on labelled samples: pass real_labels")
+        return x, (None if real_labels is None else torch.as_tensor(np.asarray(real_labels)).long())
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write a self-contained model directory (config and newest checkpoint); a non-empty

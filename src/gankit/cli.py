@@ -149,7 +149,8 @@ def _cmd_train(args) -> int:
 def _cmd_sample(args) -> int:
     from .sampling import sample_to_file
 
-    path = sample_to_file(args.run_dir, args.n, args.out, label=args.label, seed=args.seed)
+    path = sample_to_file(args.run_dir, args.n, args.out, label=args.label, seed=args.seed,
+                          refine=args.refine, mh_steps=args.mh_steps)
     print(f"wrote {path}")
     return 0
 
@@ -169,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("-n", type=int, default=64, help="number of samples")
     s.add_argument("--label", type=int, help="class to sample (conditional models)")
+    s.add_argument("--refine", help="discriminator-driven sampling: drs (rejection sampling, "
+                   "Azadi et al. 2019) or mh (Metropolis-Hastings GAN, Turner et al. 2019), "
+                   "calibrated on the run's held-out data (default: none)")
+    s.add_argument("--mh-steps", type=int, help="proposals per MH chain (default 20)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True, help=".npy, .csv or .png (a grid or a scatter)")
     d = sub.add_parser("demo", help="the built-in showcase: WGAN-GP on ring8, conditional on blobs8")

@@ -176,12 +176,6 @@ def is_main_process() -> bool:
     return get_rank() == 0
 
 
-def print_main(*args, **kwargs) -> None:
-    """print on rank 0 only."""
-    if is_main_process():
-        print(*args, **kwargs)
-
-
 def barrier() -> None:
     if is_active():
         dist.barrier()

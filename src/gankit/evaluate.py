@@ -6,8 +6,9 @@ metrics exist, which apply to the run's data and how each is computed is the reg
 business (`gankit.metrics.registry.METRICS`); this module prepares what they read (samples,
 features, logits, a second real sample for toy mixtures), dispatches, shows progress on stderr,
 and prints the results. Every number is written with its protocol (sample counts, feature
-extractor, real split, resizing) through `gankit.metrics.registry.record` into metrics.json /
-metrics.jsonl.
+extractor, real split, resizing) through `gankit.metrics.recording.record` into metrics.json /
+metrics.jsonl. With `--refine drs|mh` the samples are those kept by discriminator-driven sampling
+(`gankit.refine`), recorded as METRIC@drs / METRIC@mh beside the raw figures.
 """
 from __future__ import annotations
 
@@ -121,26 +122,6 @@ def feature_extractor(spec: str, train, held_out, cache_dir=None) -> FeatureExtr
     raise GankitError(f"unknown features {spec!r}; use classifier, inception:PATH or raw")
 
 
-def _real_data(config, record: dict):
-    from .training import prepare_data
-
-    if config.data == "array":
-        raise GankitError("this run was fitted from arrays in Python, so its real data cannot be "
-                          "rebuilt; compute metrics with gankit.metrics on your held-out arrays")
-    if config.data == "table":
-        raise GankitError("this run was fitted by gankit.TabularGAN from a DataFrame, so its real "
-                          "data cannot be rebuilt; call gankit.metrics (e.g. column_fidelity) on "
-                          "your held-out frame and TabularGAN.sample(n)")
-    train, held_out = prepare_data(config)
-    for part, data in (("data", train), ("held_out", held_out)):
-        expected = record.get(part, {}).get("fingerprint")
-        if expected and expected != data.fingerprint:
-            raise GankitError(f"the run's {part.replace('_', '-')} data has changed since training "
-                              f"(fingerprint {data.fingerprint}, recorded {expected}); "
-                              "evaluate with the data the run was trained on")
-    return train, held_out
-
-
 def _applicable(names: list[str], asked: bool, train, progress: Progress,
                 logits: bool | None = None, features: str = "") -> list[str]:
     """Those of `names` that apply to the run (logits: whether the extractor has them, None
@@ -187,14 +168,17 @@ def evaluate_run(run_dir, metrics=None, features: str = "classifier", n: int | N
 
 def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int | None = None,
                    seed: int = 0, out=None, pictures: bool = True, cache_dir=None,
-                   prdc_max: int | None = PRDC_MAX, progress: Progress | None = None
-                   ) -> dict[str, Any]:
+                   prdc_max: int | None = PRDC_MAX, progress: Progress | None = None,
+                   refine: str | None = None, mh_steps: int | None = None) -> dict[str, Any]:
     """`evaluate_run` with its cost and output controls: prdc_max caps PRDC's samples per side
-    (None: no cap); progress says where bars and notes go (default: stderr, bars on a tty)."""
+    (None: no cap); progress says where bars and notes go (default: stderr, bars on a tty);
+    refine: measure the samples kept by discriminator-driven sampling ("drs" or "mh",
+    gankit.refine) instead of the raw ones, recorded under "<metric>@<refine>" with the
+    acceptance rate and cost in the protocol."""
     from .metrics.registry import (EvalInputs, data_kind, default_metrics, record as record_metric,
                                    resolve_names, sample_count)
     from .run_directory import RunDir
-    from .training import load_run
+    from .training import load_run, rebuild_data
 
     progress = progress or Progress()
     run_dir = Path(run_dir)
@@ -206,14 +190,26 @@ def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int |
                           f"no cap; got {prdc_max}")
     module, config, record = load_run(run_dir)
     with progress.step("rebuilding the real data"):
-        train, held_out = _real_data(config, record)
+        train, held_out = rebuild_data(config, record)
     kind = data_kind(train)
     # the data kind's defaults, or those asked for: each must apply, checked before the slow steps
     chosen = _applicable(metrics or default_metrics(train), bool(metrics), train, progress)
     n_fake = sample_count(chosen, n, 2500 if train.kind == "points"
                           else min(10_000, max(2000, len(held_out))))
-    with progress.step(f"sampling {n_fake:,} generated samples"):
-        fake, fake_labels = module.sample(n_fake, rng=torch.Generator().manual_seed(seed))
+    refined = None
+    with progress.step(f"sampling {n_fake:,} generated samples"
+                       + (f", refined by {refine}" if refine else "")):
+        if refine:
+            from .refine import MH_STEPS, calibrate, refine as refine_samples
+            rng = torch.Generator().manual_seed(seed)
+            calibration = calibrate(module, config.variant(), held_out.x,
+                                    held_out.y if module.num_classes else None, rng)
+            fake, fake_labels, refined = refine_samples(module, config.variant(), n_fake, refine,
+                                                        calibration, rng=rng, steps=mh_steps or MH_STEPS)
+            progress.note(f"{refine}: kept {refined.kept:,} of {refined.proposals:,} proposals "
+                          f"({refined.proposals_per_kept:.1f} per sample)")
+        else:
+            fake, fake_labels = module.sample(n_fake, rng=torch.Generator().manual_seed(seed))
     fake = fake.cpu()
     with progress.step(f"feature extractor ({features})"):
         extractor = feature_extractor(features, train, held_out, cache_dir)
@@ -245,11 +241,16 @@ def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int |
         with progress.step(f"{name}: {metric.title}", total=1000) as bar:
             inputs.progress = functools.partial(_advance, bar)
             value, protocol = metric.compute(inputs)
+        if refined is not None:
+            # refined samples are another sampler than the generator's: recorded beside the raw
+            # figures, never in their place, with what the refinement cost
+            name = f"{name}@{refine}"
+            protocol = {**protocol, "refinement": refined.to_dict()}
         results[name] = value
         record_metric(run_dir, name, value, protocol)
     if pictures:
         with progress.step("pictures"):
-            _pictures(RunDir(run_dir).file("eval"), inputs, results)
+            _pictures(RunDir(run_dir).file(f"eval-{refine}" if refine else "eval"), inputs, results)
     if out is not None:
         summary, note, _ = RunDir(run_dir).metrics()
         if summary is None:
@@ -277,8 +278,9 @@ def _pictures(folder: Path, inputs, results: dict) -> None:
         tsne_picture(inputs.real_features, {"generated": inputs.fake_features},
                      folder / "tsne.png", n=500)
     for name, value in results.items():
-        if METRICS[name].picture is not None:
-            METRICS[name].picture(inputs, value, folder)
+        metric = METRICS[name.split("@")[0]]            # "fid@drs": refined samples' fid
+        if metric.picture is not None:
+            metric.picture(inputs, value, folder)
 
 
 # -- printing -------------------------------------------------------------------------------------
@@ -307,7 +309,7 @@ def _number(v, scale: float = 1.0) -> str:
 def result_lines(name: str, value) -> list[str]:
     """How `gankit eval` prints one metric: each field worth showing, at 4 significant digits,
     with its unit, its real-vs-real floor when there is one, and which way is better."""
-    metric = get_metric(name)
+    metric = get_metric(name.split("@")[0])          # "fid@drs": the fid of refined samples
     lines = []
     for path, better in metric.better.items():
         field = _at(value, path)
@@ -339,7 +341,8 @@ def _cmd_eval(args) -> int:
     results = run_evaluation(args.run_dir, metrics=metrics, features=args.features, n=args.n,
                              seed=args.seed, out=args.out,
                              prdc_max=args.prdc_max or None,
-                             progress=Progress(enabled=not args.no_progress))
+                             progress=Progress(enabled=not args.no_progress),
+                             refine=args.refine, mh_steps=args.mh_steps)
     for name, value in results.items():
         for line in result_lines(name, value):
             print(line)
@@ -366,4 +369,7 @@ def register_cli(subparsers) -> None:
                         f"(default {PRDC_MAX:,}; 0 for no cap)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are off anyway when stderr is not a terminal)")
+    p.add_argument("--refine", help="measure samples kept by discriminator-driven sampling: drs or "
+                   "mh (gankit.refine); recorded as METRIC@drs / METRIC@mh beside the raw figures")
+    p.add_argument("--mh-steps", type=int, help="proposals per MH chain (default 20)")
     p.set_defaults(handler=_cmd_eval)

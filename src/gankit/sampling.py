@@ -1,6 +1,7 @@
 """Drawing samples from a trained run into files: .npy arrays, .csv rows, .png grids or scatters."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,17 +13,30 @@ SUFFIXES = (".npy", ".csv", ".png")
 
 
 def draw(run_dir, n: int, label: int | None = None, seed: int = 0, device: str = "cpu",
-         with_generators: bool = False):
+         with_generators: bool = False, refine: str | None = None, mh_steps: int | None = None):
     """(samples, labels or None, record) from a run's newest checkpoint, seeded.
 
-    with_generators: append which generator made each sample (None for single-generator runs)."""
+    with_generators: append which generator made each sample (None for single-generator runs,
+    and for refined samples, whose rows no longer follow the generators' order).
+    refine: "drs" or "mh" keeps the samples the run's discriminator calibrates as real
+    (gankit.refine); its statistics are printed to stderr."""
     from .training import load_run
 
     if n < 1:
         raise GankitError(f"-n must be at least 1, got {n}")
-    module, _config, record = load_run(run_dir, device=device)
+    module, config, record = load_run(run_dir, device=device)
     if label is not None and module.num_classes and not 0 <= label < module.num_classes:
         raise GankitError(f"label {label} is outside the model's classes 0..{module.num_classes - 1}")
+    if refine:
+        from .refine import MH_STEPS, refine_run
+        samples, labels, stats = refine_run(module, config, record, n, refine, y=label, seed=seed,
+                                            steps=mh_steps or MH_STEPS)
+        print(f"gankit: {stats.method}: kept {stats.kept} of {stats.proposals} proposals "
+              f"({100 * stats.acceptance_rate:.1f}%, {stats.proposals_per_kept:.1f} per sample, "
+              f"{stats.seconds:.1f} s); calibration accuracy "
+              f"{stats.calibration['held_out_accuracy']:.3f}", file=sys.stderr)
+        out = samples.cpu(), labels, record
+        return out + (None,) if with_generators else out
     rng = torch.Generator(device=device).manual_seed(seed)
     samples, labels = module.sample(n, y=label, rng=rng)
     out = samples.cpu(), (None if labels is None else labels.cpu()), record
@@ -43,11 +57,13 @@ def class_rows(samples: torch.Tensor, labels: torch.Tensor, fill: float = 1.0):
     return cells, per_row
 
 
-def sample_to_file(run_dir, n: int, out, label: int | None = None, seed: int = 0) -> Path:
+def sample_to_file(run_dir, n: int, out, label: int | None = None, seed: int = 0,
+                   refine: str | None = None, mh_steps: int | None = None) -> Path:
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:
         raise GankitError(f"cannot write samples to {out.name}; use one of {', '.join(SUFFIXES)}")
-    samples, labels, record, made_by = draw(run_dir, n, label, seed, with_generators=True)
+    samples, labels, record, made_by = draw(run_dir, n, label, seed, with_generators=True,
+                                            refine=refine, mh_steps=mh_steps)
     out.parent.mkdir(parents=True, exist_ok=True)
     kind = record["spec"]["kind"]
     suffix = out.suffix.lower()

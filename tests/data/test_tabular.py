@@ -1,16 +1,14 @@
-"""TabularEncoder, read_table and table_dataset: exact round trips, valid decoding of any array,
-missing values, column choice, and saving without pickle."""
+"""TabularEncoder: exact round trips, valid decoding of any array, missing values, column choice,
+and saving without pickle."""
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-import gankit.data.tabular as tabular
-from gankit.data.tabular import (TabularEncoder, builtin_discrete_columns, read_table,
-                                 table_dataset)
+from gankit.data.tables import builtin_discrete_columns, read_table
+from gankit.data.tabular import TabularEncoder
 from gankit.errors import GankitError
 
 METHODS = ["mode", "quantile", "minmax"]
@@ -99,52 +97,6 @@ def test_random_arrays_cover_more_than_one_value():
         assert out[c].nunique() > 1, c
 
 
-def test_mode_normalisation_finds_both_modes_of_a_bimodal_column():
-    df = mixed_frame(n=200)[["bimodal"]]
-    enc = TabularEncoder(numeric="mode", random_state=0)
-    X = enc.fit_transform(df)
-    (s0, w0, a0), (s1, w1, a1) = enc.output_info_
-    assert (w0, a0, a1) == (1, "tanh", "softmax") and 2 <= w1 <= 10
-    assert np.abs(X[:, 0]).max() <= 0.99
-    modes = X[:, 1:].argmax(1)
-    low = df["bimodal"].to_numpy() < 0
-    assert set(modes[low]).isdisjoint(modes[~low])                   # the clusters never share a mode
-
-
-def test_mode_decoding_is_exact_for_values_far_from_every_mode():
-    # one outlier among 600 gets too little weight for a mode of its own; CTGAN's alpha clip at
-    # 0.99 (4 sigma) would then decode it about 36 sigma too low
-    x = np.random.default_rng(5).normal(0, 1, 600).round(2)
-    x[0] = 40.0
-    df = pd.DataFrame({"x": x})
-    enc = TabularEncoder(numeric="mode", random_state=0)
-    pd.testing.assert_frame_equal(enc.inverse_transform(enc.fit_transform(df)), df)
-
-
-def test_quantile_decoding_is_exact_at_the_extremes_despite_float32():
-    # the min and max encode to +-5.2; float32 moves them just inside, where the steep tail of
-    # the quantile map would land short of the extreme value
-    x = np.random.default_rng(6).normal(0, 1, 500).round(4)
-    x[0], x[1] = 50.0, -50.0
-    df = pd.DataFrame({"x": x})
-    enc = TabularEncoder(numeric="quantile", random_state=0)
-    pd.testing.assert_frame_equal(enc.inverse_transform(enc.fit_transform(df)), df)
-
-
-def test_minmax_is_the_materials_scaling_to_minus_one_one():
-    df = pd.DataFrame({"x": [2.0, 4.0, 6.0, 10.0]})
-    X = TabularEncoder(numeric="minmax").fit_transform(df)
-    assert np.allclose(X[:, 0], [-1.0, -0.5, 0.0, 1.0])
-
-
-def test_quantile_maps_to_a_standard_normal_and_keeps_order():
-    x = np.random.default_rng(3).exponential(5.0, 400).round(3)
-    X = TabularEncoder(numeric="quantile", random_state=0).fit_transform(pd.DataFrame({"x": x}))
-    assert abs(X[:, 0].mean()) < 0.1 and abs(X[:, 0].std() - 1) < 0.2
-    order = np.argsort(x, kind="stable")
-    assert np.all(np.diff(X[order, 0]) >= 0)
-
-
 def test_missing_values_raise_an_error_naming_columns_and_counts():
     df = mixed_frame()
     df.loc[[1, 5], "price"] = np.nan
@@ -227,23 +179,6 @@ def test_unfitted_encoder_and_bad_parameters_are_clear_errors():
         TabularEncoder(numeric="gauss").fit(mixed_frame())
 
 
-def test_read_table_csv_marks_question_marks_missing(tmp_path):
-    path = tmp_path / "t.csv"
-    path.write_text("a,b\n1.5,x\n?,y\n2.5,\n")
-    df = read_table(path)
-    assert df["a"].isna().tolist() == [False, True, False]
-    assert df["b"].isna().tolist() == [False, False, True]
-    with pytest.raises(GankitError, match="neither a built-in name"):
-        read_table(tmp_path / "absent.csv")
-
-
-def test_read_table_refuses_duplicate_column_names(tmp_path):
-    path = tmp_path / "t.csv"
-    path.write_text("\nid,age,age\n1,30,31\n")  # pandas skips the blank first line too
-    with pytest.raises(GankitError, match=r"t\.csv has duplicate column names 'age' \(columns 2, 3\)"):
-        read_table(path)
-
-
 def test_values_too_large_for_float64_encoding_name_the_column():
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, -1e200, 2.0]})
     for method in ("mode", "minmax"):
@@ -257,45 +192,9 @@ def test_values_too_large_for_float64_encoding_name_the_column():
                                rtol=1e-6)
 
 
-def test_read_table_builtins():
-    iris = read_table("iris")
-    assert iris.shape == (150, 5) and "target" in iris.columns
-    assert read_table("breast-cancer").shape == (569, 31)
-    assert builtin_discrete_columns("heart") == ["sex", "cp", "fbs", "restecg", "exang", "slope",
-                                                 "ca", "thal"]
-    with pytest.raises(GankitError, match="not a built-in table"):
-        builtin_discrete_columns("titanic")
-
-
-def test_heart_location_from_env_and_clear_error_when_absent(tmp_path, monkeypatch):
-    (tmp_path / "heart_cleveland.csv").write_text("age,ca\n63.0,?\n")
-    monkeypatch.setenv("GANKIT_HEART_CSV", str(tmp_path))
-    assert read_table("heart")["ca"].isna().all()
-    monkeypatch.setenv("GANKIT_HEART_CSV", str(tmp_path / "nowhere"))
-    monkeypatch.setattr(tabular, "HEART_FILE", "absent.csv")
-    with pytest.raises(GankitError, match="GANKIT_HEART_CSV"):
-        read_table("heart")
-
-
 @needs_heart
 def test_heart_has_known_missing_cells(heart):
     assert heart.shape == (303, 14)
     assert heart.isna().sum()[lambda s: s > 0].to_dict() == {"ca": 4, "thal": 2}
     with pytest.raises(GankitError, match=r"ca \(4\), thal \(2\)"):
         TabularEncoder(discrete_columns=builtin_discrete_columns("heart")).fit(heart)
-
-
-def test_table_dataset_encodes_labels_and_leaves_them_out_of_the_features():
-    df = mixed_frame()
-    df["label"] = np.where(np.arange(len(df)) % 3 == 0, "sick", "well")
-    enc = TabularEncoder(numeric="minmax")
-    ds = table_dataset(df, enc, label_column="label")
-    assert ds.kind == "table" and ds.num_classes == 2 and ds.class_names == ["sick", "well"]
-    assert torch.equal(ds.y, torch.as_tensor((np.arange(len(df)) % 3 != 0).astype(np.int64)))
-    assert "label" not in enc.columns_ and ds.x.shape == (len(df), enc.output_dim_)
-    assert ds.meta["label_values"] == ["sick", "well"]
-    assert ds.meta["output_info"] == [list(s) for s in enc.output_info_]
-    unlabelled = table_dataset(df.drop(columns=["label"]), enc)
-    assert unlabelled.y is None and torch.equal(unlabelled.x, ds.x)
-    with pytest.raises(GankitError, match="single class"):
-        table_dataset(df.assign(label="well"), TabularEncoder(), label_column="label")

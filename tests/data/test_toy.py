@@ -48,3 +48,14 @@ def test_unknown_name_is_refused():
         load_data("ring9")
     with pytest.raises(GankitError, match="does not exist"):
         load_data("missing/points.csv")
+
+
+def test_grid_mixtures_of_any_square_size():
+    from gankit.data.toy import load_toy
+    from gankit.errors import GankitError
+    grid = load_toy("grid100", n=1000, seed=0)
+    assert grid.centers.shape == (100, 2) and grid.num_classes == 100 and grid.mode_std == 0.05
+    assert sorted(set(grid.centers[:, 0].tolist())) == [float(v) for v in range(-9, 10, 2)]
+    assert (load_toy("grid25", n=10).centers == load_toy("grid25", n=10).centers).all()
+    with pytest.raises(GankitError, match="square number of modes"):
+        load_toy("grid30", n=10)

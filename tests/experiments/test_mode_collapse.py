@@ -135,15 +135,17 @@ def test_missing_out_is_one_line(capsys):
 def test_shards_are_whole_units_that_train_many_regroups_alike():
     """Every run on exactly one rank, each training unit whole on one rank, and a rank's runs
     regroup (as train_many groups them) into exactly the units it was given."""
-    from gankit.experiments.mode_collapse import plan_shards, training_units
+    from gankit.experiments.mode_collapse import plan_shards
     from gankit.training import prepare_data
+    from gankit.training.ensemble import training_units
     # the loop-trained models (unrolled, autoencoder) are single units between the ensembles
     runs = plan_runs([4, 8], ["gan", "unrolled-gan", "wgan-gp", "began", "cwgan-gp"], ["none", "pac"],
                      seeds=5, steps=3, n_samples=400)
     trains = [prepare_data(r.config)[0] for r in runs]
     for vectorised in (True, False):
         for max_members in (None, 1, 2, 3, 4, 7):
-            units = training_units(runs, trains, vectorised=vectorised, max_members=max_members)
+            units = training_units([r.config for r in runs], trains, vectorised=vectorised,
+                                   max_members=max_members)
             for world in (1, 2, 3, 5):
                 shards = plan_shards(runs, trains, world, vectorised=vectorised,
                                      max_members=max_members)
@@ -153,7 +155,8 @@ def test_shards_are_whole_units_that_train_many_regroups_alike():
                     assert shard == sorted(shard)
                     given = [u for u in units if owner[u[0]] == rank]
                     assert all(owner[i] == rank for u in given for i in u)
-                    regrouped = training_units([runs[i] for i in shard], [trains[i] for i in shard],
+                    regrouped = training_units([runs[i].config for i in shard],
+                                               [trains[i] for i in shard],
                                                vectorised=vectorised, max_members=max_members)
                     assert sorted([shard[j] for j in u] for u in regrouped) == sorted(given)
     # longest first to the least loaded: the SHARDED units split 1 + 1 each (wgan-gp costs more)

@@ -86,11 +86,6 @@ def read_array_file(path: str | Path):
         raise GankitError(f"cannot read {path} as a numpy array: {exc}") from None
 
 
-def load_array_points(path: str | Path) -> Dataset:
-    x, y = read_array_file(path)
-    return points_dataset(x, y, name=Path(path).name, meta={"source": str(Path(path).resolve())})
-
-
 def points_dataset(x, y=None, name: str = "array", meta: dict | None = None,
                    class_names: list[str] | None = None, columns=None) -> Dataset:
     """A kind="points" `Dataset` from an (N, D) array; `columns` names the features in errors."""

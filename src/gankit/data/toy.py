@@ -1,8 +1,9 @@
-"""Built-in 2-D Gaussian mixtures: ring8, grid25 and blobs4/8/16/32.
+"""Built-in 2-D Gaussian mixtures: ring8, grid25 (and gridN for any square N) and blobsK.
 
 ring8 and grid25 follow the standard definitions of VEEGAN and PacGAN (Lin et al. 2018):
   ring8  - 8 modes at (cos 2*pi*i/8, sin 2*pi*i/8), std 0.01;
-  grid25 - 25 modes at {-4,-2,0,2,4}^2, std 0.05.
+  grid25 - 25 modes at {-4,-2,0,2,4}^2, std 0.05; gridN (N = s*s, e.g. grid100) is the same
+           lattice, s x s points 2 apart, centred, same std: where models stop scaling.
 blobsK generalises the reference material's layout (centres on a lattice of spacing 5, std 0.5):
 for K <= 9 the centres are the material's own list, in its order ([0,0], the four corners
 (+-5,+-5), then the four edge midpoints); beyond 9 the lattice is extended by the next lattice
@@ -53,13 +54,18 @@ def mixture_spec(name: str) -> tuple[np.ndarray, float]:
     """(centres, per-mode std) of a built-in mixture."""
     if name == "ring8":
         return ring_centres(8), 0.01
-    if name == "grid25":
-        return grid_centres(5), 0.05
+    grid = re.fullmatch(r"grid(\d+)", name)
+    if grid:
+        side = int(round(math.sqrt(int(grid.group(1)))))
+        if side * side != int(grid.group(1)) or side < 2:
+            raise GankitError(f"{name}: a grid mixture needs a square number of modes (grid25, "
+                              "grid100, ...)")
+        return grid_centres(side), 0.05
     match = re.fullmatch(r"blobs(\d+)", name)
     if match:
         return blobs_centres(int(match.group(1))), BLOBS_STD
     raise GankitError(f"unknown toy data {name!r}; built-in mixtures are {', '.join(TOY_NAMES)} "
-                      "(blobsK for any K)")
+                      "(blobsK for any K, gridN for any square N)")
 
 
 def sample_mixture(centres: np.ndarray, std: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +77,7 @@ def sample_mixture(centres: np.ndarray, std: float, n: int, seed: int) -> tuple[
 
 
 def is_toy_name(name: str) -> bool:
-    return name in TOY_NAMES or re.fullmatch(r"blobs\d+", name) is not None
+    return name in TOY_NAMES or re.fullmatch(r"(blobs|grid)\d+", name) is not None
 
 
 def load_toy(name: str, n: int = 10_000, seed: int = 0) -> Dataset:

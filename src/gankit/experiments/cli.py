@@ -14,7 +14,8 @@ import importlib
 EXPERIMENT_MODULES = (
     "gankit.experiments.mode_collapse",          # mode-collapse
     "gankit.experiments.conditional_coverage",   # conditional-coverage (MNIST / digits)
-    "gankit.experiments.oversampling",           # oversample, iris-demo, heart-demo
+    "gankit.experiments.oversampling",           # oversample
+    "gankit.experiments.oversampling_demos",     # iris-demo, heart-demo
 )
 
 

@@ -102,9 +102,7 @@ def run_conditional_coverage(data: str = "digits", steps: int | None = None,
     Returns the content of results.json (plus "files": what was written).
     """
     from ..classifier import get_judge
-    from ..metrics import fid, per_class_accuracy
-    from ..plots.evaluation import class_distribution_bars, tsne_picture
-    from ..training import prepare_data, train_run
+    from ..training import prepare_data
 
     if out is None:
         raise GankitError("no output folder given: pass --out DIR")
@@ -112,6 +110,35 @@ def run_conditional_coverage(data: str = "digits", steps: int | None = None,
     config = _settings(data, steps, seed, device, progress, settings)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     train, held_out = prepare_data(config)
+    _check_sizes(train, samples, tsne_points)
+    k = train.num_classes
+    out = Path(out)
+    _check_out(out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = (lambda msg: print(f"gankit: {msg}", file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+
+    runs = _train_both(config, train, held_out, out, say)
+    say("training (or loading) the judge")
+    t0 = time.perf_counter()
+    judge = get_judge(train, held_out, cache_dir=cache_dir, epochs=judge_epochs, seed=0,
+                      verbose=progress)
+    judge_seconds = time.perf_counter() - t0
+    real, real_features = _judge_real(judge, held_out, k)
+    models, features = _judge_samples(runs, judge, real_features, np.asarray(real["proportions"]),
+                                      samples, seed, k)
+
+    say("drawing the pictures")
+    names = train.class_names if train.class_names and len(train.class_names) == k else None
+    pictures = _draw_pictures(out, models, real, real_features, features, names, samples,
+                              tsne_points, seed)
+    results = _results_record(train, held_out, runs, judge, judge_seconds, real, models, names,
+                              samples, seed, steps is None, wall0, cpu0)
+    results["files"] = _write_files(out, results, pictures, report)
+    return results
+
+
+def _check_sizes(train, samples: int, tsne_points: int) -> None:
+    """Refuses unlabelled or one-class data, fewer samples than classes, and a t-SNE of too few."""
     if train.y is None or train.num_classes < 2:
         raise GankitError(f"the conditional-coverage experiment needs labelled data with at least "
                           f"2 classes; {train.name!r} has "
@@ -121,28 +148,35 @@ def run_conditional_coverage(data: str = "digits", steps: int | None = None,
         raise GankitError(f"--samples must be at least the number of classes ({k}), got {samples}")
     if tsne_points < 10:
         raise GankitError(f"tsne_points must be at least 10, got {tsne_points}")
-    out = Path(out)
-    _check_out(out)
-    out.mkdir(parents=True, exist_ok=True)
-    say = (lambda msg: print(f"gankit: {msg}", file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+
+
+def _train_both(config, train, held_out, out: Path, say) -> dict[str, Any]:
+    """The two runs, unconditional then conditional, in out/<model>: model -> trained run."""
+    from ..training import train_run
 
     runs: dict[str, Any] = {}
     for name in MODELS:
         cfg = dataclasses.replace(config, conditional=(name == "conditional"))
         say(f"training the {name} WGAN-GP on {train.name} ({len(train)} images)")
         runs[name] = train_run(cfg, out / name, data=(train, held_out))
+    return runs
 
-    say("training (or loading) the judge")
-    t0 = time.perf_counter()
-    judge = get_judge(train, held_out, cache_dir=cache_dir, epochs=judge_epochs, seed=0,
-                      verbose=progress)
-    judge_seconds = time.perf_counter() - t0
 
+def _judge_real(judge, held_out, k: int) -> tuple[dict, torch.Tensor]:
+    """The judge's class summary of the real held-out images (with their true class shares), and
+    its features of them."""
     real_logits, real_features = judge.logits(held_out.x), judge.features(held_out.x)
     real_true = np.bincount(held_out.y.numpy(), minlength=k) / len(held_out)
     real = _class_summary(real_logits, k, None)
     real["true_proportions"] = [float(v) for v in real_true]
-    real_p = np.asarray(real["proportions"])
+    return real, real_features
+
+
+def _judge_samples(runs: dict[str, Any], judge, real_features: torch.Tensor, real_p: np.ndarray,
+                   samples: int, seed: int, k: int) -> tuple[dict, dict]:
+    """Per model: the judge's class summary of `samples` generated images, per-class accuracy
+    (conditional), FID in the judge's features and times; and the judge's features of them."""
+    from ..metrics import fid, per_class_accuracy
 
     models: dict[str, dict[str, Any]] = {}
     features: dict[str, np.ndarray] = {}
@@ -164,9 +198,14 @@ def run_conditional_coverage(data: str = "digits", steps: int | None = None,
         entry["run_dir"] = name
         models[name] = entry
         features[name] = feats.numpy()
+    return models, features
 
-    say("drawing the pictures")
-    names = train.class_names if train.class_names and len(train.class_names) == k else None
+
+def _draw_pictures(out: Path, models: dict, real: dict, real_features: torch.Tensor,
+                   features: dict, names, samples: int, tsne_points: int, seed: int) -> dict[str, Path]:
+    """class_distribution.png and tsne.png in `out`."""
+    from ..plots.evaluation import class_distribution_bars, tsne_picture
+
     bars = class_distribution_bars(
         {"unconditional": models["unconditional"]["proportions"],
          "conditional": models["conditional"]["proportions"], "real": real["proportions"]},
@@ -175,7 +214,16 @@ def run_conditional_coverage(data: str = "digits", steps: int | None = None,
     tsne = tsne_picture(real_features.numpy(), features, out / "tsne.png", n=tsne_points,
                         random_state=seed,
                         title="t-SNE of the judge's features: real (grey) and generated")
+    return {"class_distribution": bars, "tsne": tsne}
 
+
+def _results_record(train, held_out, runs: dict, judge, judge_seconds: float, real: dict,
+                    models: dict, names, samples: int, seed: int, default_steps: bool,
+                    wall0: float, cpu0: float) -> dict[str, Any]:
+    """The content of results.json: data, settings, judge, real and per-model summaries, times."""
+    from ..provenance import library_versions
+
+    k = train.num_classes
     resolved = {name: run.config.to_dict() for name, run in runs.items()}
     for name, run in runs.items():   # the steps taken, also when the default budget chose them
         resolved[name]["steps"] = run.config.total_steps(len(train))
@@ -189,7 +237,7 @@ def run_conditional_coverage(data: str = "digits", steps: int | None = None,
         "class_names": names or [str(i) for i in range(k)],
         "samples": samples,
         "seed": seed,
-        "default_steps": steps is None,
+        "default_steps": default_steps,
         "settings": {key: v for key, v in resolved["conditional"].items() if key != "conditional"},
         "settings_differing": differing,
         "judge": {"architecture": judge.arch, "held_out_accuracy": judge.held_out_accuracy,
@@ -206,16 +254,18 @@ def run_conditional_coverage(data: str = "digits", steps: int | None = None,
         "torch_threads": torch.get_num_threads(),
         "command": sys.argv,
     }
-    from ..provenance import library_versions
     results["versions"] = library_versions()
-    files = {"results.json": out / "results.json", "results.md": out / "results.md",
-             "class_distribution": bars, "tsne": tsne}
+    return results
+
+
+def _write_files(out: Path, results: dict, pictures: dict[str, Path], report: bool) -> dict[str, str]:
+    """results.json, results.md and (with `report`) report.html; every file written, by name."""
+    files = {"results.json": out / "results.json", "results.md": out / "results.md", **pictures}
     (out / "results.json").write_text(json.dumps(_plain(results), indent=2, allow_nan=False) + "\n")
     (out / "results.md").write_text(results_markdown(results))
     if report:
         files["report"] = _write_report(out, results)
-    results["files"] = {key: str(v) for key, v in files.items()}
-    return results
+    return {key: str(v) for key, v in files.items()}
 
 
 def _plain(value: Any) -> Any:

@@ -27,6 +27,11 @@ class AutoencoderVariant(Variant):
         if config.code_dim is not None and int(config.code_dim) < 1:
             raise GankitError(f"code-dim must be at least 1, got {config.code_dim}")
 
+    @staticmethod
+    def realness(discriminator, x, labels=None):
+        # low energy is what looks real
+        return -discriminator(x, labels).reshape(-1)
+
     @classmethod
     def build_discriminator(cls, config, spec, classes):
         if config.net == "conv":

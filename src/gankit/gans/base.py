@@ -131,6 +131,13 @@ class Variant:
         """State kept between steps, updated after each generator step; returns extra logs."""
         return {}
 
+    @staticmethod
+    def realness(discriminator, x, labels=None) -> torch.Tensor:
+        """One score per sample, higher for what the discriminator takes as real (for
+        discriminator-driven sampling, `gankit.refine`, which calibrates it)."""
+        from ..refine import default_realness
+        return default_realness(discriminator, x, labels)
+
 
 def context(ctx: LossContext | None) -> LossContext:
     return ctx if ctx is not None else LossContext()

@@ -56,6 +56,12 @@ class MADGAN(Variant):
         return scoring_discriminator(config, spec, classes, norm=cls.conv_norm,
                                      outputs=config.generators + 1)
 
+    @staticmethod
+    def realness(discriminator, x, labels=None):
+        # the logit of "real" against every generator: log p_real - log(1 - p_real)
+        logits = discriminator(x, labels)
+        return logits[:, -1] - torch.logsumexp(logits[:, :-1], dim=1)
+
     def discriminator_loss(self, critic, real, fake, y_real=None, y_fake=None,
                            ctx: LossContext | None = None):
         reduce = context(ctx).reduce

@@ -55,9 +55,8 @@ class WGANGP(Variant):
     # no BatchNorm in the critic: batch statistics would couple the samples of the per-sample
     # penalty; GroupNorm with one group is a per-sample layer norm
     conv_norm = "layer"
-    # Measured on digits (docs/images.md, docs/benchmarks.md): the conditional critic passes 97%
-    # judged accuracy after 350-450 steps (3 seeds); at 500 the whole default command took 146
-    # CPU s and reached 97.5% (0.28 CPU s a step at width 32, batch 64, n_critic 2).
+    # the conditional critic passes 97% judged accuracy on digits after 350-450 steps
+    # (docs/benchmarks.md, "Figures behind the defaults")
     image_steps = 500
     own_settings = ("gp_lambda",)
 

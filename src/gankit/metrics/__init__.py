@@ -6,8 +6,8 @@ mode_fit (mode_fit.py: spread and offset inside each mode of a toy mixture); col
 (columns.py: per-column distances of tables in data units); perceptual_path_length,
 ppl_of_module, slerp (ppl.py: the only one that reads no real data); stacked_mnist_modes,
 triple_statistics, digit_judge (stacked_mnist.py: modes and KL of Stacked MNIST samples read
-channel by channel); the list of metrics `gankit eval` knows and `record` for metrics.json
-(registry.py).
+channel by channel); the list of metrics `gankit eval` knows (registry.py) and `record`, which
+writes each value with its protocol to metrics.json (recording.py).
 """
 from .c2st import c2st
 from .classes import class_distribution, per_class_accuracy

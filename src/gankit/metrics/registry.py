@@ -1,4 +1,4 @@
-"""The one list of metrics `gankit eval` knows, and the one way results are written to a run.
+"""The one list of metrics `gankit eval` knows.
 
 `METRICS` maps each name to a `Metric`: the plain function (in gankit.metrics), how it is
 computed from what evaluation prepared (`EvalInputs`: real and generated samples and features,
@@ -6,22 +6,11 @@ logits, labels, the trained module), which data kinds it applies to and is a def
 else it needs, which way is better, how it is shown, and the protocol fields it records.
 `gankit.evaluate` dispatches through this table and compares no metric name itself; a metric
 may also answer to aliases (`resolve_names`) and fix how many generated samples it reads
-(`sample_count`).
-
-A number without its protocol cannot be compared with anyone else's, so `record` refuses a
-result whose protocol lacks the sample counts, the feature extractor, the real split and the
-resizing; perceptual path length reads no real data, so `ppl_protocol` records n_real 0, says
-so in the real split, and adds its paths, epsilon and space. Every result is appended to
-`metrics.jsonl` (the history) and merged into `metrics.json` (the latest value per metric),
-which is replaced atomically so a reader never sees half a file.
+(`sample_count`). Results are written to a run, with their protocol, by `gankit.metrics.recording`.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import functools
-import json
-import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,10 +27,12 @@ from .mode_fit import mode_fit
 from .modes import HQ_STDS, mode_metrics
 from .ppl import perceptual_path_length, ppl_of_module
 from .prdc import prdc
+# re-exported for callers that import them from here (gankit.evaluate: record; tests of evaluate,
+# report and stacked_mnist: REQUIRED_PROTOCOL, make_protocol, record, _jsonable); their home is
+# gankit.metrics.recording
+from .recording import REQUIRED_PROTOCOL, _jsonable, make_protocol, ppl_protocol, record  # noqa: F401
 from .stacked_mnist import (MIN_SAMPLES, PUBLISHED_SAMPLES, measure_stacks, stacked_mnist_modes,
                             unsuited_for_stacks)
-
-REQUIRED_PROTOCOL = ("n_real", "n_fake", "features", "real_split", "resize")
 
 # Data kinds as the metrics see them: (how a list of kinds names it, how one run's data is named).
 # Built-in toy mixtures are points with known centres; the built-in tables load as points that
@@ -53,9 +44,8 @@ DATA_KINDS = {
     "images": ("images", "images"),
 }
 ALL_KINDS = tuple(DATA_KINDS)
-# PRDC compares every sample with every other, so its cost grows as n^2: 10,000 per side took
-# 6 s on 2-D points on a busy 2-core machine (100,000 would take about ten minutes), and much
-# longer on 2,048-d features.
+# PRDC compares every sample with every other, so its cost grows as n^2 (timings: docs/benchmarks.md,
+# "Figures behind the defaults").
 PRDC_MAX = 10_000
 PRDC_K = 5
 KID_SUBSETS = 100
@@ -422,92 +412,3 @@ def unmet(metric: Metric, data, logits: bool | None = None, features: str = "") 
                 "(use --features classifier or inception:PATH)")
     reason = metric.requires(data) if metric.requires is not None else None
     return f"{head} {reason}" if reason else None
-
-
-def make_protocol(n_real: int, n_fake: int, features: str, real_split: str, resize: str | None,
-                  **extra: Any) -> dict:
-    """A protocol dict with the required fields (and anything else worth recording, e.g. seed, k)."""
-    return {"n_real": int(n_real), "n_fake": int(n_fake), "features": str(features),
-            "real_split": str(real_split), "resize": resize, **extra}
-
-
-def ppl_protocol(result: dict, resize: str | None = None, **extra: Any) -> dict:
-    """The protocol of a `perceptual_path_length` result: two generated samples per path, no real
-    data, and the settings a PPL is only comparable under (epsilon, space, band, sampling)."""
-    paths = int(result["n_samples"])
-    return make_protocol(n_real=0, n_fake=2 * paths, features=result["space"],
-                         real_split="none (generated samples only)", resize=resize, n_paths=paths,
-                         epsilon=result["epsilon"], space=result["space"],
-                         percentiles=result["percentiles"], sampling=result["sampling"], **extra)
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types; NaN and infinities become null so the file stays strict JSON."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if hasattr(value, "detach"):  # torch tensors, without importing torch here
-        return _jsonable(value.detach().cpu().numpy())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Path):
-        return str(value)
-    raise GankitError(f"cannot record a value of type {type(value).__name__} in metrics.json; pass numbers, "
-                      "strings, lists or dicts")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def record(run_dir, name: str, value: Any, protocol: dict) -> dict:
-    """Append {name, value, protocol, time} to run_dir/metrics.jsonl and update run_dir/metrics.json.
-
-    Returns the new content of metrics.json.
-    """
-    if not isinstance(name, str) or not name:
-        raise GankitError("metric name must be a non-empty string")
-    if not isinstance(protocol, dict):
-        raise GankitError(f"protocol must be a dict, got {type(protocol).__name__}")
-    missing = [key for key in REQUIRED_PROTOCOL if key not in protocol]
-    if missing:
-        raise GankitError(
-            f"protocol for {name!r} lacks {', '.join(missing)}; record sample counts, feature extractor, "
-            "real split and resizing (see gankit.metrics.registry.make_protocol)")
-    run = Path(run_dir)
-    if not run.is_dir():
-        raise GankitError(f"run directory {run} does not exist; train a model there first or create it")
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    entry = {"name": name, "value": _jsonable(value), "protocol": _jsonable(protocol), "time": now}
-    with open(run / "metrics.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry, allow_nan=False) + "\n")
-
-    summary_path = run / "metrics.json"
-    summary: dict = {}
-    if summary_path.exists():
-        try:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            summary = {}  # a damaged summary is rebuilt; the history in metrics.jsonl is intact
-        if not isinstance(summary, dict) or not isinstance(summary.get("results"), dict):
-            summary = {}
-    summary.setdefault("results", {})
-    summary["results"][name] = {"value": entry["value"], "protocol": entry["protocol"]}
-    summary["updated"] = now
-    _atomic_write(summary_path, json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    return summary

@@ -29,10 +29,8 @@ CONDITIONINGS = ("concat", "projection")
 # must not use "batch" (its statistics couple the samples): the WGAN-GP variant asks for "layer"
 NORMS = ("batch", "none", "layer", "instance")
 
-# Measured on the 2-core CPU (one thread, CPU seconds, batch 64, 32x32, n_critic 5): width 32
-# trains ~5x the reference's networks (G 128 / D 64) per second, width 16 ~12x. In time-boxed
-# conditional WGAN-GP runs on digits, 16 and 32 reached 97% judge accuracy at about the same wall
-# time (32 needs half the steps), and 32 makes the better pictures; 64 is 3x slower than 32.
+# 32: as fast to 97% judged accuracy on digits as 16, better pictures, 3x cheaper than 64
+# (docs/benchmarks.md, "Figures behind the defaults")
 DEFAULT_WIDTH = 32
 # Projection beat concat conditioning in matched runs (94.7% vs 88.7% judge accuracy after the
 # same 300 s on digits) and is cheaper: no label channels at full resolution.

@@ -122,7 +122,7 @@ def _generic(name: str, value: Any) -> list[dict]:
 def headline(name: str, value: Any, protocol: Any) -> list[dict]:
     """The verdict's items for one metric: [{"field", "text", "value" (JSON)}]."""
     value = plain(value)
-    rule = HEADLINES.get(name)
+    rule = HEADLINES.get(name.split("@")[0])      # "modes@drs": refined samples, same rule
     items = rule(value, protocol) if rule is not None else []
     return items or _generic(name, value)
 

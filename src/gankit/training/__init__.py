@@ -30,8 +30,8 @@ from .checkpoint import check_identity, load_checkpoint, restore
 from .loop import Execution, LoopResult, training_loop
 from .run_writer import FRESH, OVERWRITE, RESUME, RunWriter, claim_run_directory
 
-__all__ = ["TrainConfig", "train_run", "load_run", "prepare_data", "build_module", "TrainedRun",
-           "Execution"]
+__all__ = ["TrainConfig", "train_run", "load_run", "prepare_data", "rebuild_data", "build_module",
+           "TrainedRun", "Execution"]
 
 # what may change when a run is resumed; everything else would make it a different run
 RESUME_OVERRIDES = ("steps", "epochs", "progress", "tensorboard", "log_every", "sample_every",
@@ -77,6 +77,26 @@ def prepare_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
     data = load_data(config.data, label_column=config.label_column, image_size=config.image_size,
                      channels=config.channels, n=config.n_samples, seed=config.seed)
     return data.split(config.held_out, seed=config.seed)
+
+
+def rebuild_data(config: TrainConfig, record: dict) -> tuple[Dataset, Dataset]:
+    """A finished run's (training, held-out) data, rebuilt from its config and checked against
+    the fingerprints it recorded, so nothing is measured against other data than the run's."""
+    if config.data == "array":
+        raise GankitError("this run was fitted from arrays in Python, so its real data cannot be "
+                          "rebuilt; pass your held-out arrays (gankit.metrics, GAN.sample(real=...))")
+    if config.data == "table":
+        raise GankitError("this run was fitted by gankit.TabularGAN from a DataFrame, so its real "
+                          "data cannot be rebuilt; call gankit.metrics (e.g. column_fidelity) on "
+                          "your held-out frame and TabularGAN.sample(n)")
+    train, held_out = prepare_data(config)
+    for part, data in (("data", train), ("held_out", held_out)):
+        expected = record.get(part, {}).get("fingerprint")
+        if expected and expected != data.fingerprint:
+            raise GankitError(f"the run's {part.replace('_', '-')} data has changed since training "
+                              f"(fingerprint {data.fingerprint}, recorded {expected}); use the "
+                              "data the run was trained on")
+    return train, held_out
 
 
 def build_module(config: TrainConfig, spec: DataSpec) -> GANModule:

@@ -24,15 +24,10 @@ whose number of classes differs are fused too: label embeddings and the input co
 are zero-padded to the largest member, and padded weights receive exactly zero gradient, so they
 stay zero and change nothing.
 
-"Up to float rounding" is exact per step but not over long runs: batched and unbatched matrix
-products and reductions round differently, and adversarial training amplifies any difference.
-At the default toy settings a change of 1e-7 in a single weight of the one-by-one loop itself
-grows to about 1e-2 in the samples after 50 steps and to O(1) after a few hundred, and the
-vectorised path diverges from the loop at the same rate (unconditional WGAN-GP on blobs8). So
-the two paths agree to ~1e-6 over tens of steps (what the tests check) and, where training is
-chaotic, give statistically equivalent rather than digit-identical runs at full budgets, as the
-loop would with a different BLAS or thread count. Where it settles (conditional WGAN-GP on
-blobs16, 1000 steps, seeds 0/2/4) both paths gave the same mode metrics to the last digit.
+"Up to float rounding": batched and unbatched products round differently and adversarial
+training amplifies it, so the two paths agree to ~1e-6 over tens of steps (what the tests check)
+and are statistically equivalent at full budgets (docs/benchmarks.md, "Figures behind the
+defaults").
 
 `train_many` groups members, trains each group (or, with vectorised=False, each member with
 `training_loop`) and writes the trained weights back into the members' own modules, so that
