@@ -29,16 +29,42 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    # the thread count is the benchmark's to state: it is set per measurement
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def commit() -> str:
+    """The gankit commit the figures are measured at ("-dirty" when tracked files differ)."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("-dirty" if dirty else "")
+
+
+def verdict(what: str, value: float, target: float, higher_is_better: bool = True,
+            fmt: str = "{:.3g}") -> str:
+    """A target with its verdict computed from the measured value: met, or missed by how much."""
+    met = value >= target if higher_is_better else value <= target
+    relation = ">=" if higher_is_better else "<="
+    shown = fmt.format(value)
+    if met:
+        return f"- Target {what} {relation} {fmt.format(target)}: **met** ({shown})."
+    return (f"- Target {what} {relation} {fmt.format(target)}: **missed** by "
+            f"{fmt.format(abs(value - target))} ({shown}).")
 
 
 def write_section(name: str, title: str, body: str, command: str) -> None:
-    """Replace (or append) the section `name` of docs/benchmarks.md."""
+    """Replace (or append) the section `name` of docs/benchmarks.md, stamped with the machine,
+    the command, the commit measured and the date."""
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     block = (f"<!-- BEGIN {name} -->\n## {title}\n\n"
-             f"- Machine: {machine()}\n- Command: `{command}`\n- Date: {stamp}\n\n"
-             f"{body.strip()}\n<!-- END {name} -->")
+             f"- Machine: {machine()}\n- Command: `{command}`\n- Commit: {commit()}\n"
+             f"- Date: {stamp}\n\n{body.strip()}\n<!-- END {name} -->")
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text() if DOC.exists() else (
         "# Benchmarks\n\nEvery figure here was written by a command in `benchmarks/`; "

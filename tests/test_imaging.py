@@ -46,6 +46,40 @@ def test_save_grid_writes_png_matching_grid(tmp_path):
         assert im.mode == "L" and im.size == (3 * (2 * 5 + 2), 3 * (2 * 5 + 2))
 
 
+def test_row_labels_stand_in_a_strip_left_of_the_unchanged_grid(tmp_path):
+    # three classes, four black 8x8 samples each, magnified 2x as tiny digits are
+    imgs = -torch.ones(12, 1, 8, 8)
+    plain = np.asarray(Image.open(save_grid(imgs, tmp_path / "plain.png", nrow=4, upscale=2)))
+    path = save_grid(imgs, tmp_path / "rows.png", nrow=4, upscale=2, row_labels=["0", "1", "airplane"])
+    with Image.open(path) as im:
+        assert im.mode == "L" and im.height == plain.shape[0]
+        labelled = np.asarray(im)
+    strip = labelled.shape[1] - plain.shape[1]
+    assert strip > 0
+    np.testing.assert_array_equal(labelled[:, strip:], plain)        # the grid itself untouched
+    pitch, top, side = (8 + 2) * 2, 2 * 2, 8 * 2
+    ink = labelled[:, :strip] < 128
+    for r, text in enumerate(["0", "1", "airplane"]):
+        band = ink[top + r * pitch: top + r * pitch + side]
+        assert band.any(), text                                       # each row has its label
+    assert not ink[:top].any() and not ink[top + 2 * pitch + side:].any()  # and nothing else
+    # the strip is as wide as the longest label needs
+    short = save_grid(imgs, tmp_path / "short.png", nrow=4, upscale=2, row_labels=["0", "1", "2"])
+    with Image.open(short) as im:
+        assert plain.shape[1] < im.width < labelled.shape[1]
+
+
+def test_row_labels_keep_colour_and_must_match_the_rows(tmp_path):
+    imgs = torch.rand(6, 3, 5, 5) * 2 - 1
+    with Image.open(save_grid(imgs, tmp_path / "c.png", nrow=3, row_labels=["a", "b"])) as im:
+        assert im.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(im)[:, im.width - make_grid(imgs, nrow=3).shape[1]:],
+                                      make_grid(imgs, nrow=3))
+    with pytest.raises(GankitError, match="3 row labels for a grid of 2 rows"):
+        save_grid(imgs, tmp_path / "bad.png", nrow=3, row_labels=["a", "b", "c"])
+    assert not (tmp_path / "bad.png").exists()
+
+
 def test_resize_upsample_keeps_constant_and_range():
     x = torch.full((2, 1, 8, 8), 0.25)
     out = resize_images(x, 32)

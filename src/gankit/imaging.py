@@ -1,7 +1,8 @@
 """Small image helpers on torch, numpy and Pillow (gankit does not depend on torchvision).
 
 Owns the conversion of model output ([-1, 1] floats, (N, C, H, W)) to uint8 pictures, sample
-grids and their PNG files, the training GIF, and the one resize used by loaders and metrics.
+grids (optionally with a strip of row labels, e.g. one class per row) and their PNG files, the
+training GIF, and the one resize used by loaders and metrics.
 """
 from __future__ import annotations
 
@@ -42,6 +43,17 @@ def to_uint8(images) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(arr, -3, -1))
 
 
+def _layout(n: int, nrow: int | None) -> tuple[int, int]:
+    """(images per row, rows) of a grid of n images."""
+    if n == 0:
+        raise GankitError("cannot make a grid of 0 images")
+    ncol = int(nrow) if nrow else int(math.ceil(math.sqrt(n)))
+    if ncol < 1:
+        raise GankitError(f"nrow must be >= 1, got {nrow}")
+    ncol = min(ncol, n)
+    return ncol, int(math.ceil(n / ncol))
+
+
 def make_grid(images, nrow: int | None = None, padding: int = 2,
               pad_value: float = 1.0) -> np.ndarray:
     """Tile images ((N, C, H, W) in [-1, 1]) into one uint8 picture (H', W', C).
@@ -53,13 +65,7 @@ def make_grid(images, nrow: int | None = None, padding: int = 2,
     if pics.ndim == 3:
         pics = pics[None]
     n, h, w, c = pics.shape
-    if n == 0:
-        raise GankitError("cannot make a grid of 0 images")
-    ncol = int(nrow) if nrow else int(math.ceil(math.sqrt(n)))
-    if ncol < 1:
-        raise GankitError(f"nrow must be >= 1, got {nrow}")
-    ncol = min(ncol, n)
-    nrows = int(math.ceil(n / ncol))
+    ncol, nrows = _layout(n, nrow)
     fill = int(round((float(np.clip(pad_value, -1, 1)) + 1.0) * 127.5))
     grid = np.full((nrows * (h + padding) + padding, ncol * (w + padding) + padding, c), fill,
                    dtype=np.uint8)
@@ -92,20 +98,58 @@ def _atomic_save(img, path: Path, **kwargs) -> None:
         img.save(tmp, format=kwargs.pop("format"), **kwargs)
 
 
-def save_grid(images, path, nrow: int | None = None, padding: int = 2, upscale: int = 1) -> Path:
+def save_grid(images, path, nrow: int | None = None, padding: int = 2, upscale: int = 1,
+              row_labels: Sequence[str] | None = None) -> Path:
     """Write images ((N, C, H, W) in [-1, 1]) as one PNG grid; returns the path.
 
     upscale: integer nearest-neighbour magnification, for tiny images such as 8x8 digits.
+    row_labels: one text per row of the grid (class names or numbers for a conditional grid),
+    drawn in a white strip left of it; without them the PNG is exactly `make_grid`'s picture.
     """
     from PIL import Image
 
     path = Path(path)
     grid = make_grid(images, nrow=nrow, padding=padding)
     img = _to_pil(grid)
-    if upscale and int(upscale) > 1:
-        img = img.resize((img.width * int(upscale), img.height * int(upscale)), Image.NEAREST)
+    scale = max(1, int(upscale or 1))
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    if row_labels is not None:
+        pics = _as_numpy(images)
+        n, side = (pics.shape[0] if pics.ndim == 4 else 1), pics.shape[-2]
+        rows = _layout(n, nrow)[1]
+        img = _label_rows(img, [str(t) for t in row_labels], rows, top=padding * scale,
+                          pitch=(side + padding) * scale, height=side * scale)
     _atomic_save(img, path, format="PNG")
     return path
+
+
+ROW_LABEL_MARGIN = 6   # pixels of white either side of a row label
+
+
+def _label_rows(img, labels: list[str], rows: int, top: int, pitch: int, height: int):
+    """img with a white strip on its left holding labels[r] beside row r, centred on its images
+    (the row starts `top + r * pitch` pixels down and its images are `height` high)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    if len(labels) != rows:
+        raise GankitError(f"{len(labels)} row labels for a grid of {rows} rows")
+    try:  # the default font at a size that suits the rows (Pillow >= 10.1 can scale it)
+        font = ImageFont.load_default(size=max(8, min(16, int(pitch * 0.45))))
+    except TypeError:
+        font = ImageFont.load_default()
+    measure = ImageDraw.Draw(img)
+    boxes = [measure.textbbox((0, 0), t, font=font) for t in labels]
+    strip = max((b[2] for b in boxes), default=0) + 2 * ROW_LABEL_MARGIN
+    white, ink = (255, 0) if img.mode == "L" else ((255,) * len(img.mode), (0,) * len(img.mode))
+    out = Image.new(img.mode, (img.width + strip, img.height), white)
+    out.paste(img, (strip, 0))
+    draw = ImageDraw.Draw(out)
+    for r, (text, box) in enumerate(zip(labels, boxes)):
+        # the text's own box centred on the row's images (bitmap fonts take no anchor)
+        middle = top + r * pitch + height / 2
+        draw.text((ROW_LABEL_MARGIN, round(middle - (box[1] + box[3]) / 2)), text, fill=ink, font=font)
+    return out
 
 
 def resize_images(x, size) -> torch.Tensor:

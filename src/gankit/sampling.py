@@ -82,15 +82,20 @@ def sample_to_file(run_dir, n: int, out, label: int | None = None, seed: int = 0
         frame.to_csv(out, index=False)
     elif kind == "images":
         from .imaging import save_grid
-        nrow = None                        # a square grid
+        nrow, row_labels = None, None          # a square grid
         if labels is not None and label is None:
             # conditional, all classes: one row per class, as in the training snapshots
+            names = record.get("data", {}).get("class_names")
+            row_labels = [names[c] if names and c < len(names) else str(c)
+                          for c in torch.unique(labels).tolist()]
             samples, nrow = class_rows(samples, labels)
         # tiny images (e.g. digits at their native 8x8) are magnified to be seen
-        save_grid(samples, out, nrow=nrow, upscale=max(1, 32 // int(samples.shape[-1])))
+        save_grid(samples, out, nrow=nrow, upscale=max(1, 32 // int(samples.shape[-1])),
+                  row_labels=row_labels)
     else:
         from .plots.training import save_scatter
         colours = made_by if made_by is not None else labels
         save_scatter(out, samples.numpy(), title=f"{n} samples" + (" by generator" if made_by is not None else ""),
-                     labels=None if colours is None else colours.numpy())
+                     labels=None if colours is None else colours.numpy(),
+                     colour_by="generator" if made_by is not None else "class")
     return out

@@ -27,6 +27,11 @@ def grid_size(rows: int, cols: int, side: int) -> tuple[int, int]:
     return cols * (side + PAD) + PAD, rows * (side + PAD) + PAD
 
 
+def labelled(size: tuple[int, int], grid: tuple[int, int]) -> bool:
+    """A grid with a strip of row labels on its left: the grid's height, and wider by the strip."""
+    return size[1] == grid[1] and grid[0] < size[0] < grid[0] + 120
+
+
 @pytest.fixture(scope="module")
 def digits32():
     return load_data("digits", image_size=32).split(0.2, seed=0)
@@ -77,14 +82,14 @@ def test_conditional_wgan_gp_trains_with_class_rows(tmp_path, digits32):
     # snapshots: one row of 8 per class, written at each sample step
     grids = sorted((tmp_path / "run" / "samples").glob("step_*.png"))
     assert len(grids) == 2
-    assert Image.open(grids[0]).size == grid_size(10, 8, 32)
+    assert labelled(Image.open(grids[0]).size, grid_size(10, 8, 32))
     # the same pictures as TensorBoard images, beside the scalars
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     events = EventAccumulator(str(tmp_path / "run"), size_guidance={"images": 0}).Reload()
     assert "samples" in events.Tags()["images"]
     images = events.Images("samples")
     assert [e.step for e in images] == [2, 4]
-    assert (images[0].width, images[0].height) == grid_size(10, 8, 32)
+    assert labelled((images[0].width, images[0].height), grid_size(10, 8, 32))
     assert "train/wasserstein" in events.Tags()["scalars"]
 
 
@@ -94,7 +99,7 @@ def test_conditional_grid_at_64_and_reload(tmp_path):
                           steps=2, log_every=1, sample_every=2, n_critic=1)
     run = train_run(config, tmp_path / "run", data=data)
     assert finite(run.result.last_losses)
-    assert Image.open(tmp_path / "run" / "samples" / "step_00000002.png").size == grid_size(10, 8, 64)
+    assert labelled(Image.open(tmp_path / "run" / "samples" / "step_00000002.png").size, grid_size(10, 8, 64))
     module, config, record = load_run(tmp_path / "run")
     assert record["spec"]["sample_shape"] == [1, 64, 64]
     samples, _ = module.sample(3, y=[0, 1, 2], rng=torch.Generator().manual_seed(0))

@@ -16,6 +16,7 @@ from ..models import GANModule
 from .run_writer import RunWriter
 
 SNAPSHOT_SAMPLES = {"points": 1000, "table": 1000}
+MAX_ROWS = 16                 # class rows of a conditional image snapshot
 # the snapshots' own stream: the run's seed moved by a constant, so it never meets training's
 SNAPSHOT_SEED_OFFSET = 7919
 
@@ -36,18 +37,26 @@ class Snapshots:
         self.failures = 0
         gen = torch.Generator(device="cpu").manual_seed(int(config.seed) + SNAPSHOT_SEED_OFFSET)
         classes = module.num_classes
+        self.row_labels = None
         if data.kind == "images":
             per_row = 8
-            n = per_row * (classes if classes else 8)
+            # one row per class, up to MAX_ROWS of them (Stacked MNIST has 1,000 classes)
+            shown = min(classes, MAX_ROWS)
+            n = per_row * (shown if classes else 8)
             self.nrow = per_row
-            self.labels = (torch.arange(classes).repeat_interleave(per_row).to(device)
+            self.labels = (torch.arange(shown).repeat_interleave(per_row).to(device)
                            if classes else None)
+            if classes:
+                names = data.class_names if data.class_names and len(data.class_names) == classes \
+                    else [str(c) for c in range(classes)]
+                self.row_labels = list(names[:shown])
         else:
             n = SNAPSHOT_SAMPLES.get(data.kind, 1000)
             self.labels = (torch.arange(n) % classes).to(device) if classes else None
         self.z = torch.randn(n, module.generator.latent_dim, generator=gen).to(device)
         # scatter colours: which generator made each point (MAD-GAN), else the class
         made_by = module.generator_of(n)
+        self.colour_by = "generator" if made_by is not None else "class"
         self.colours = made_by.numpy() if made_by is not None else (
             None if self.labels is None else self.labels.cpu().numpy())
         self.real = data.x[:2000].cpu().numpy()
@@ -78,12 +87,12 @@ class Snapshots:
             generator.train(was_training)
         if self.kind == "images":
             from ..imaging import save_grid
-            save_grid(x.float().cpu(), path, nrow=self.nrow)
+            save_grid(x.float().cpu(), path, nrow=self.nrow, row_labels=self.row_labels)
         else:
             from ..plots.training import save_scatter
             fake = (module.scaler.inverse(x) if module.scaler is not None else x).cpu().numpy()
             save_scatter(path, fake, self.real, title=f"step {step}", limits=self.limits,
-                         labels=self.colours)
+                         labels=self.colours, colour_by=self.colour_by)
         self._log_image(path, step)
 
     def _log_image(self, path, step: int) -> None:
