@@ -46,6 +46,11 @@ def commit() -> str:
     return (head or "unknown") + ("-dirty" if dirty else "")
 
 
+# taken when the benchmark starts: the code it measures (a tree edited while it runs does not
+# relabel its figures)
+COMMIT_AT_START = commit()
+
+
 def verdict(what: str, value: float, target: float, higher_is_better: bool = True,
             fmt: str = "{:.3g}") -> str:
     """A target with its verdict computed from the measured value: met, or missed by how much."""
@@ -63,7 +68,7 @@ def write_section(name: str, title: str, body: str, command: str) -> None:
     the command, the commit measured and the date."""
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     block = (f"<!-- BEGIN {name} -->\n## {title}\n\n"
-             f"- Machine: {machine()}\n- Command: `{command}`\n- Commit: {commit()}\n"
+             f"- Machine: {machine()}\n- Command: `{command}`\n- Commit: {COMMIT_AT_START}\n"
              f"- Date: {stamp}\n\n{body.strip()}\n<!-- END {name} -->")
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text() if DOC.exists() else (
