@@ -1,3 +1,4 @@
+import numpy as np
 """`gankit experiment mode-collapse` end to end on a tiny budget, and its input checks.
 
 Under torchrun: one `torchrun --standalone --nproc_per_node=2` launch runs this file as a worker
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from gankit.errors import GankitError
 import torch
 
 from gankit.cli import main
@@ -29,8 +32,9 @@ SHARDED = dict(modes=[4], models=["gan", "wgan-gp"], seeds=3, steps=20, max_memb
 SHARDED_CLI = ["experiment", "mode-collapse", "--modes", "4", "--models", "gan", "wgan-gp",
                "--seeds", "3", "--steps", "3", "--max-members", "2", "--no-progress", "--no-report"]
 
-EXPECTED = ["data", "modes", "model", "remedy", "seed", "modes_captured", "hq", "reverse_kl",
-            "material_coverage", "seconds"]
+EXPECTED = ["data", "modes", "model", "remedy", "sampling", "seed", "modes_captured", "hq",
+            "reverse_kl", "spread_mean", "spread_worst", "offset_mean", "offset_worst", "c2st",
+            "c2st_floor", "material_coverage"]
 
 
 def test_command_end_to_end(tmp_path, capsys):
@@ -45,9 +49,12 @@ def test_command_end_to_end(tmp_path, capsys):
     assert set(frame["data"]) == {"blobs4", "blobs8"} and set(frame["seed"]) == {0, 1}
     ok = frame[frame["status"] == "ok"]
     assert ok["hq"].between(0, 1).all() and ok["material_coverage"].between(0, 1).all()
+    assert set(frame["sampling"]) == {"raw"} and ok["c2st"].between(0, 1).all()
+    assert ok["c2st_floor"].between(0.4, 0.6).all()        # two real samples: near chance
     assert (ok["modes_captured"] <= ok["modes"]).all() and (frame["steps"] == 2).all()
     text = (out / "results.md").read_text()
     assert "mean" in text.lower() and "PacGAN" in text and "| blobs8 | 8 |" in text
+    assert "spread mean / worst" in text and "C2ST (floor)" in text
     assert (out / "samples.png").stat().st_size > 1000
     assert "runs in" in capsys.readouterr().out
 
@@ -241,3 +248,31 @@ def test_only_rank_zero_writes_and_prints(two_ranks):
 if __name__ == "__main__" and "--worker" in sys.argv:
     sys.path.insert(0, str(HERE.parent.parent))          # tests/, for `support`
     _worker(Path(sys.argv[sys.argv.index("--worker") + 1]))
+
+
+def test_refined_rows_beside_the_raw_ones(tmp_path):
+    frame = run_mode_collapse(modes=[4], models=["gan", "cwgan-gp"], seeds=1, steps=60, hidden=32,
+                              batch_size=64, n_samples=1000, report=False, refine=["drs", "mh"])
+    assert list(frame["sampling"]) == ["raw", "raw", "drs", "drs", "mh", "mh"]
+    assert (frame[frame["sampling"] == "raw"]["acceptance"] == 1.0).all()
+    refined = frame[frame["sampling"] != "raw"]
+    assert refined["acceptance"].between(0, 1).all() and (refined["acceptance"] < 1).any()
+    assert refined["hq"].between(0, 1).all()
+    with pytest.raises(GankitError, match="unknown refinement"):
+        run_mode_collapse(modes=[4], models=["gan"], seeds=1, steps=1, refine=["best"], report=False)
+
+
+def test_fit_columns_see_a_collapse_inside_each_mode():
+    from gankit.data.toy import load_toy
+    from gankit.experiments.mode_collapse import score_module
+    train, held_out = load_toy("blobs4", n=4000, seed=0), load_toy("blobs4", n=2500, seed=1)
+    centres = train.centers[np.arange(10000) % 4]
+    noise = np.random.default_rng(0).standard_normal((10000, 2))
+    fitted, _ = score_module(None, train, 0, held_out, samples=centres + train.mode_std * noise)
+    collapsed, _ = score_module(None, train, 0, held_out, samples=centres + 1e-3)
+    # both pass the material's and PacGAN's metrics: every mode, (nearly) all high quality
+    assert fitted["modes_captured"] == collapsed["modes_captured"] == 4
+    assert collapsed["hq"] == 1.0 and fitted["hq"] > 0.98
+    # the fit columns tell them apart
+    assert 0.9 < fitted["spread_mean"] < 1.1 and collapsed["spread_mean"] < 0.01
+    assert fitted["c2st"] < 0.6 and collapsed["c2st"] > 0.9 and 0.4 < fitted["c2st_floor"] < 0.6

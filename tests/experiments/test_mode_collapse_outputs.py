@@ -9,11 +9,15 @@ from gankit.experiments.mode_collapse_outputs import print_summary, results_mark
 
 
 def frame():
+    names = ["data", "modes", "model", "remedy", "seed", "modes_captured", "hq", "reverse_kl",
+             "material_coverage", "seconds", "steps", "status"]
     rows = [["blobs4", 4, "gan", "none", 0, 2, 0.5, 0.4, 0.75, 1.0, 10, "ok"],
             ["blobs4", 4, "gan", "none", 1, 4, 0.7, 0.2, 0.25, 3.0, 10, "ok"],
             ["blobs4", 4, "wgan-gp", "none", 0, math.nan, math.nan, math.nan, math.nan, 2.0, 10,
              "diverged at step 7"]]
-    out = pd.DataFrame(rows, columns=COLUMNS)
+    # the experiment's columns, the fit and refinement ones unmeasured here
+    out = pd.DataFrame(rows, columns=names).assign(sampling="raw", acceptance=1.0)
+    out = out.reindex(columns=COLUMNS)
     out.attrs.update(wall_seconds=12.0, cpu_seconds=20.0, train_seconds=9.0, files={})
     return out
 
@@ -28,7 +32,7 @@ def test_summary_is_mean_and_sample_std_over_seeds_with_diverged_runs_counted():
 
 def test_results_markdown_sets_the_material_claim_beside_the_measured_rows():
     text = results_markdown(frame())
-    assert "| blobs4 | 4 | vanilla GAN | none | 3.0 ± 1.4 / 4 | 60.0 ± 14.1 |" in text
+    assert "| blobs4 | 4 | vanilla GAN | none | raw | 3.0 ± 1.4 / 4 (2) | 60.0 ± 14.1 (50.0) |" in text
     assert "2 (0 diverged)" not in text and "1 (1 diverged)" in text
     assert "## Against the material's claimed coverage table" in text
     assert "| vanilla GAN | 4 | 75 | 50 ± 35 | 75 ± 35 |" in text

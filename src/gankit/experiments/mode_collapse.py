@@ -68,7 +68,7 @@ def row_label(name: str) -> str:
 
 
 REMEDIES = {"none": None, "minibatch": "minibatch", "pac": "pac"}
-DATA = ("blobs", "ring8", "grid25")
+DATA = ("blobs", "ring8", "grid25", "grid100")
 DEFAULT_MODES = (4, 8, 16, 32)
 DEFAULT_MODELS = ("gan", "wgan-gp", "cwgan-gp")
 DEFAULT_SEEDS = 5
@@ -78,8 +78,14 @@ DEFAULT_STEPS = 1000
 EVAL_SAMPLES = 2500          # the standard protocol (VEEGAN, PacGAN)
 MATERIAL_SAMPLES = 10_000    # the material's coverage test draws 10,000 samples
 MATERIAL_THRESHOLD = 0.1     # ... and counts a centre within 0.1 (its data scaled to 0.9 max)
-COLUMNS = ["data", "modes", "model", "remedy", "seed", "modes_captured", "hq", "reverse_kl",
-           "material_coverage", "seconds", "steps", "status"]
+COLUMNS = ["data", "modes", "model", "remedy", "sampling", "seed", "modes_captured", "hq",
+           "reverse_kl", "spread_mean", "spread_worst", "offset_mean", "offset_worst", "c2st",
+           "c2st_floor", "material_coverage", "acceptance", "seconds", "steps", "status"]
+# the fit of the distribution inside each mode, beside the material's and PacGAN's metrics
+# (which a point mass on every centre passes): gankit.metrics.mode_fit and a classifier
+# two-sample test against held-out real points, with the floor of two real samples
+FIT_COLUMNS = ("spread_mean", "spread_worst", "offset_mean", "offset_worst", "c2st", "c2st_floor")
+SAMPLINGS = ("raw", "drs", "mh")
 
 
 @dataclass
@@ -150,7 +156,7 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
     data = str(data).strip().lower()
     if data not in DATA:
         raise GankitError(f"unknown data {data!r} for the mode-collapse experiment; choose blobs "
-                          "(with --modes), ring8 or grid25")
+                          "(with --modes), ring8, grid25 or grid100")
     rows = model_rows()
     models = _clean_list(models, tuple(rows), "model")
     if remedies is None or isinstance(remedies, str):
@@ -160,7 +166,8 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
     if data == "blobs":
         datasets = [(f"blobs{k}", k) for k in _clean_modes(modes)]
     else:
-        datasets = [(data, 8 if data == "ring8" else 25)]
+        from ..data.toy import mixture_spec
+        datasets = [(data, len(mixture_spec(data)[0]))]
     steps = DEFAULT_STEPS if steps is None else int(steps)
     if steps < 1:
         raise GankitError(f"--steps must be at least 1, got {steps}")
@@ -208,24 +215,60 @@ def material_scale(real: np.ndarray) -> np.ndarray:
     return 0.9 / np.maximum(np.abs(real).max(axis=0), 1e-12)
 
 
-def score_module(module, train: Dataset, seed: int) -> tuple[dict, np.ndarray]:
-    """(scores, the 2,500 evaluation samples) of a trained module on its training mixture."""
-    from ..metrics import material_coverage, mode_metrics
+def score_module(module, train: Dataset, seed: int, held_out: Dataset | None = None,
+                 samples: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
+    """(scores, the 2,500 evaluation samples) of a trained module on its training mixture.
 
-    module = module.to("cpu")
-    samples, _ = module.sample(MATERIAL_SAMPLES, rng=torch.Generator().manual_seed(int(seed)))
-    samples = samples.numpy().astype(np.float64)
+    held_out: real points of the same mixture for the classifier two-sample test (its floor is
+    the same test between held_out and a third draw). samples: score these (e.g. refined ones)
+    instead of drawing from the module."""
+    from ..metrics import c2st, material_coverage, mode_fit, mode_metrics
+
+    if samples is None:
+        module = module.to("cpu")
+        drawn, _ = module.sample(MATERIAL_SAMPLES, rng=torch.Generator().manual_seed(int(seed)))
+        samples = drawn.numpy().astype(np.float64)
     evaluation = samples[:EVAL_SAMPLES]     # conditional: labels cycle 0..K-1, so balanced
+    nan = {k: math.nan for k in ("modes_captured", "hq", "reverse_kl", "material_coverage",
+                                 *FIT_COLUMNS)}
     if not np.all(np.isfinite(samples)):
-        return {"modes_captured": math.nan, "hq": math.nan, "reverse_kl": math.nan,
-                "material_coverage": math.nan}, evaluation
+        return nan, evaluation
     scores = mode_metrics(evaluation, train.centers, train.mode_std)
     real = train.x.numpy().astype(np.float64)
     scale = material_scale(real)
     coverage = material_coverage(real * scale, samples * scale, len(train.centers),
                                  threshold=MATERIAL_THRESHOLD)
-    return {"modes_captured": scores["modes"], "hq": scores["hq"], "reverse_kl": scores["reverse_kl"],
-            "material_coverage": coverage}, evaluation
+    fit = mode_fit(evaluation, train.centers, train.mode_std)
+    row = {**nan, "modes_captured": scores["modes"], "hq": scores["hq"],
+           "reverse_kl": scores["reverse_kl"], "material_coverage": coverage,
+           "spread_mean": fit["spread"]["mean"], "spread_worst": fit["spread"]["worst"],
+           "offset_mean": fit["offset"]["mean"], "offset_worst": fit["offset"]["worst"]}
+    if held_out is not None:
+        real_points = held_out.x.numpy()[:len(evaluation)]
+        third = _third_draw(train.name, len(real_points), seed)
+        row["c2st"] = c2st(real_points, evaluation[:len(real_points)])["accuracy"]
+        row["c2st_floor"] = c2st(real_points, third)["accuracy"]
+    return row, evaluation
+
+
+def _third_draw(name: str, n: int, seed: int) -> np.ndarray:
+    from ..data.toy import load_toy
+    # another independent draw of the mixture (training uses seed, held-out seed + 1e6)
+    return load_toy(name, n=n, seed=int(seed) + 2_000_000).x.numpy()
+
+
+def refined_samples(module, config: TrainConfig, held_out: Dataset, method: str, seed: int):
+    """(samples, stats) of discriminator-driven sampling (gankit.refine), calibrated on the
+    held-out points, as many as the raw scoring draws."""
+    from ..refine import calibrate, refine
+
+    module = module.to("cpu")
+    rng = torch.Generator().manual_seed(int(seed))
+    calibration = calibrate(module, config.variant(), held_out.x,
+                            held_out.y if module.num_classes else None, rng)
+    samples, _, stats = refine(module, config.variant(), MATERIAL_SAMPLES, method, calibration,
+                               rng=rng)
+    return samples.numpy().astype(np.float64), stats
 
 
 # ------------------------------------------------------------------------------ the experiment
@@ -273,8 +316,11 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
                       seeds: int | Sequence[int] = DEFAULT_SEEDS, steps: int | None = None, *,
                       one_by_one: bool = False, out: str | Path | None = None,
                       device: str = "cpu", max_members: int | None = None, workers: int = 1,
-                      progress: bool = False, report: bool = True, **settings) -> pd.DataFrame:
-    """Train and score every combination; returns one row per run (columns `COLUMNS`).
+                      progress: bool = False, report: bool = True, refine: Sequence[str] = (),
+                      **settings) -> pd.DataFrame:
+    """Train and score every combination; returns one row per run and sampling (columns
+    `COLUMNS`): the raw samples, and with refine=("drs", "mh") also the samples those
+    discriminator-driven samplers keep (gankit.refine), with their acceptance rate.
 
     modes: mode counts of the blobs mixtures (ignored for ring8/grid25). models: gan, wgan-gp,
     cwgan-gp. remedies: none, minibatch, pac. seeds: a count (seeds 0..n-1) or a list.
@@ -298,6 +344,10 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
     from .. import distributed
     from ..training import prepare_data
 
+    refine = [str(m).strip().lower() for m in ([refine] if isinstance(refine, str) else refine)]
+    unknown = [m for m in refine if m not in SAMPLINGS[1:]]
+    if unknown:
+        raise GankitError(f"unknown refinement {unknown}; choose from {', '.join(SAMPLINGS[1:])}")
     runs = plan_runs(modes, models, remedies, data, seeds, steps, **settings)
     sharded = distributed.is_active()
     rank, world = (distributed.get_rank(), distributed.get_world_size()) if sharded else (0, 1)
@@ -315,7 +365,7 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
     modules, results, train_seconds = _train_share(
         runs, trains, mine, one_by_one=one_by_one, device=device, max_members=max_members,
         workers=workers, progress=progress, rank=rank)
-    rows, pictures = _score_share(runs, trains, mine, modules, results)
+    rows, pictures = _score_share(runs, trains, mine, modules, results, refine)
     # one message per rank: its rows, at most one picture per cell, its times
     parts = distributed.gather_objects({"rows": rows, "pictures": pictures, "runs": len(mine),
                                         "train_seconds": train_seconds,
@@ -378,20 +428,33 @@ def _train_share(runs: Sequence[Run], trains: Sequence[Dataset], mine: list[int]
 
 
 def _score_share(runs: Sequence[Run], trains: Sequence[Dataset], mine: list[int], modules: list,
-                 results: list) -> tuple[dict, dict]:
-    """This rank's rows (run index -> row) and pictures (cell -> (run index, samples))."""
+                 results: list, refine: Sequence[str] = ()) -> tuple[dict, dict]:
+    """This rank's rows (run index, sampling) -> row and pictures (cell -> (run index, samples)).
+    Each run is scored on its raw samples and, for each method in `refine`, on the samples
+    discriminator-driven sampling keeps."""
+    from ..training import prepare_data
+
     rows, pictures = {}, {}
     for i, module, result in zip(mine, modules, results):
         run, train = runs[i], trains[i]
-        scores, samples = score_module(module, train, run.seed)
+        held_out = prepare_data(run.config)[1]
+        base = {"data": run.data, "modes": run.modes, "model": run.model, "remedy": run.remedy,
+                "seed": run.seed, "steps": run.config.total_steps(len(train))}
+        scores, samples = score_module(module, train, run.seed, held_out)
+        status = f"diverged at step {result.diverged_at}" if result.diverged else "ok"
         if result.diverged:
             scores = {k: math.nan for k in scores}
-            status = f"diverged at step {result.diverged_at}"
-        else:
-            status = "ok"
-        rows[i] = {"data": run.data, "modes": run.modes, "model": run.model, "remedy": run.remedy,
-                   "seed": run.seed, **scores, "seconds": result.seconds,
-                   "steps": run.config.total_steps(len(train)), "status": status}
+        rows[(i, "raw")] = {**base, "sampling": "raw", **scores, "acceptance": 1.0,
+                            "seconds": result.seconds, "status": status}
+        for method in refine:
+            if result.diverged:
+                rows[(i, method)] = {**rows[(i, "raw")], "sampling": method}
+                continue
+            kept, stats = refined_samples(module, run.config, held_out, method, run.seed)
+            refined, _ = score_module(module, train, run.seed, held_out, samples=kept)
+            rows[(i, method)] = {**base, "sampling": method, **refined,
+                                 "acceptance": stats.acceptance_rate,
+                                 "seconds": result.seconds + stats.seconds, "status": "ok"}
         cell = (run.model, run.remedy, run.data)
         if cell not in pictures and not result.diverged:
             pictures[cell] = (i, samples)       # this rank's first good run of the cell
@@ -402,14 +465,16 @@ def _merge_shares(runs: Sequence[Run], trains: Sequence[Dataset],
                   parts: list[dict]) -> tuple[pd.DataFrame, dict]:
     """The frame of every rank's rows in plan order, and one picture per cell: cell ->
     (samples, training data) of the cell's first good run in plan order."""
-    rows = {i: row for part in parts for i, row in part["rows"].items()}
+    rows = {key: row for part in parts for key, row in part["rows"].items()}
     cells: dict[tuple, tuple[int, np.ndarray]] = {}
     for part in parts:
         for cell, (i, samples) in part["pictures"].items():
             if cell not in cells or i < cells[cell][0]:
                 cells[cell] = (i, samples)       # the first good run of the cell in plan order
     pictures = {cell: (samples, trains[i]) for cell, (i, samples) in cells.items()}
-    return pd.DataFrame([rows[i] for i in range(len(runs))], columns=COLUMNS), pictures
+    # raw rows first, in plan order, then each refinement's rows
+    order = sorted(rows, key=lambda key: (SAMPLINGS.index(key[1]), key[0]))
+    return pd.DataFrame([rows[key] for key in order], columns=COLUMNS), pictures
 
 
 def _write_files(frame: pd.DataFrame, runs: Sequence[Run], pictures: dict, out: Path, report: bool,
@@ -450,7 +515,11 @@ def register(experiment_subparsers) -> None:
                    + f" (default: {' '.join(DEFAULT_MODELS)})")
     p.add_argument("--remedies", nargs="+", default=["none"], metavar="REMEDY",
                    help="none, minibatch (minibatch discrimination), pac (PacGAN, 4 samples)")
-    p.add_argument("--data", default="blobs", help="blobs (with --modes), ring8 or grid25")
+    p.add_argument("--data", default="blobs",
+                   help="blobs (with --modes, e.g. 4 8 16 32 64), ring8, grid25 or grid100")
+    p.add_argument("--refine", nargs="+", default=[], metavar="METHOD",
+                   help="also score the samples discriminator-driven sampling keeps: drs, mh "
+                        "(extra rows, sampling column; default: raw samples only)")
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per configuration (0..N-1)")
     p.add_argument("--steps", type=int, help=f"generator steps per run (default {DEFAULT_STEPS})")
     from ..cli import add_setting, setting_fields
@@ -494,7 +563,7 @@ def _cmd_mode_collapse(args) -> int:
                                  data=args.data, seeds=args.seeds, steps=args.steps,
                                  one_by_one=args.one_by_one, out=args.out, device=device,
                                  max_members=args.max_members, workers=args.workers,
-                                 progress=args.progress, report=args.report,
+                                 progress=args.progress, report=args.report, refine=args.refine,
                                  **setting_values(args, family_settings() + list(COMMON_FLAGS)))
 
     if distributed.launched_by_torchrun() and distributed.env_ranks()[1] > 1:

@@ -45,12 +45,19 @@ REFERENCES = [
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std (over seeds, sample std) per data / modes / model / remedy."""
-    keys = ["data", "modes", "model", "remedy"]
-    metrics = ["modes_captured", "hq", "reverse_kl", "material_coverage", "seconds"]
+    """Mean and std (over seeds, sample std) per data / modes / model / remedy / sampling, and
+    the worst seed of modes captured and high-quality share ("every mode on every seed")."""
+    if "sampling" not in frame.columns:
+        frame = frame.assign(sampling="raw")
+    keys = ["data", "modes", "model", "remedy", "sampling"]
+    metrics = [m for m in ("modes_captured", "hq", "reverse_kl", "spread_mean", "spread_worst",
+                           "offset_mean", "offset_worst", "c2st", "c2st_floor", "material_coverage",
+                           "acceptance", "seconds") if m in frame.columns]
     grouped = frame.groupby(keys, sort=False)
     table = grouped[metrics].agg(["mean", "std"])
     table.columns = [f"{m}_{s}" for m, s in table.columns]
+    table["modes_captured_min"] = grouped["modes_captured"].min()
+    table["hq_min"] = grouped["hq"].min()
     table["runs"] = grouped.size()
     table["diverged"] = grouped["status"].agg(lambda s: int((s != "ok").sum()))
     return table.reset_index()
@@ -98,17 +105,34 @@ def results_markdown(frame: pd.DataFrame, runs: Sequence[Run] | None = None) -> 
         "passes it. Mean ± sample std over seeds; *s/run* is training time per run (an ensemble's "
         "time divided by its members).",
         "",
-        "| data | modes | model | remedy | modes captured | high quality % | reverse KL | "
+        "Beside them, how the distribution fits *inside* each captured mode (a point mass on every "
+        "centre is 100% high quality): *spread* = generated std / true std per axis (1 is right; "
+        "mean over captured modes, and the worst mode), *offset* = distance of a mode's mean from "
+        "its centre in true stds (0 is right), and *C2ST* = the accuracy of a k-NN classifier "
+        "telling 2,500 held-out real points from the generated ones (0.5 is indistinguishable; the "
+        "*floor* is the same test between two real samples). *Sampling*: raw samples, or those "
+        "kept by discriminator-driven sampling (DRS, MH-GAN) with their acceptance rate.",
+        "",
+        "| data | modes | model | remedy | sampling | modes captured (worst seed) | high quality % "
+        "(worst seed) | reverse KL | spread mean / worst | offset mean / worst | C2ST (floor) | "
         "material coverage % | s/run | runs |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in summary.iterrows():
         runs_text = f"{r['runs']}" + (f" ({r['diverged']} diverged)" if r["diverged"] else "")
+        fit = (f"{_pm(r.get('spread_mean_mean'), None, '{:.2f}')} / "
+               f"{_pm(r.get('spread_worst_mean'), None, '{:.2f}')} | "
+               f"{_pm(r.get('offset_mean_mean'), None, '{:.2f}')} / "
+               f"{_pm(r.get('offset_worst_mean'), None, '{:.2f}')} | "
+               f"{_pm(r.get('c2st_mean'), None, '{:.3f}')} ({_pm(r.get('c2st_floor_mean'), None, '{:.3f}')})")
         lines.append(
             f"| {r['data']} | {r['modes']} | {row_label(r['model'])} | {r['remedy']} | "
-            f"{_pm(r['modes_captured_mean'], r['modes_captured_std'])} / {r['modes']} | "
-            f"{_pm(r['hq_mean'], r['hq_std'], scale=100)} | "
-            f"{_pm(r['reverse_kl_mean'], r['reverse_kl_std'], '{:.3f}')} | "
+            f"{r['sampling']}" + (f" ({100 * r['acceptance_mean']:.0f}% kept)" if r["sampling"] != "raw" else "")
+            + " | "
+            f"{_pm(r['modes_captured_mean'], r['modes_captured_std'])} / {r['modes']} "
+            f"({_pm(r['modes_captured_min'], None, '{:.0f}')}) | "
+            f"{_pm(r['hq_mean'], r['hq_std'], scale=100)} ({_pm(r['hq_min'], None, scale=100)}) | "
+            f"{_pm(r['reverse_kl_mean'], r['reverse_kl_std'], '{:.3f}')} | {fit} | "
             f"{_pm(r['material_coverage_mean'], r['material_coverage_std'], '{:.0f}', 100)} | "
             f"{_pm(r['seconds_mean'], None)} | {runs_text} |")
     blobs = summary[summary["data"].str.startswith("blobs") & (summary["remedy"] == "none")]
@@ -221,9 +245,19 @@ def _write_html_report(out: Path, frame: pd.DataFrame, files: dict[str, Path]) -
     except ImportError:
         return None
     summary = summarise(frame)
-    shown = summary[["data", "modes", "model", "remedy", "modes_captured_mean", "modes_captured_std",
-                   "hq_mean", "hq_std", "reverse_kl_mean", "reverse_kl_std", "material_coverage_mean",
-                   "material_coverage_std", "seconds_mean", "runs", "diverged"]]
+    columns = ["data", "modes", "model", "remedy", "sampling", "modes_captured_mean",
+               "modes_captured_min", "hq_mean", "hq_min", "reverse_kl_mean", "spread_mean_mean",
+               "spread_worst_mean", "offset_mean_mean", "offset_worst_mean", "c2st_mean",
+               "c2st_floor_mean", "material_coverage_mean", "acceptance_mean", "seconds_mean", "runs",
+               "diverged"]
+    shown = summary[[c for c in columns if c in summary.columns]].rename(columns={
+        "modes_captured_mean": "modes captured", "modes_captured_min": "modes (worst seed)",
+        "hq_mean": "high quality", "hq_min": "HQ (worst seed)", "reverse_kl_mean": "reverse KL",
+        "spread_mean_mean": "spread", "spread_worst_mean": "spread (worst mode)",
+        "offset_mean_mean": "offset [std]", "offset_worst_mean": "offset (worst mode)",
+        "c2st_mean": "C2ST", "c2st_floor_mean": "C2ST floor",
+        "material_coverage_mean": "material coverage", "acceptance_mean": "kept",
+        "seconds_mean": "s/run"})
     attrs = frame.attrs
     intro = (f"{len(frame)} runs, {', '.join(map(str, sorted(frame['steps'].unique())))} generator steps each; "
              f"total {attrs.get('wall_seconds', float('nan')):.0f} s wall, "
@@ -233,10 +267,13 @@ def _write_html_report(out: Path, frame: pd.DataFrame, files: dict[str, Path]) -
         Section("Results", "Mean ± std over seeds. High quality: within 3 std of the nearest centre "
                 "(2,500 samples). Material coverage: the reference material's KMeans test, for "
                 "comparison only.",
-                tables=[Table(shown, caption="Mode metrics per configuration",
-                              formats={"hq_mean": ".1%", "material_coverage_mean": ".0%",
-                                       "reverse_kl_mean": ".3f", "modes_captured_mean": ".1f",
-                                       "seconds_mean": ".1f"})],
+                tables=[Table(shown, caption="Mode metrics per configuration (means over seeds)",
+                              formats={"high quality": ".1%", "HQ (worst seed)": ".1%",
+                                       "material coverage": ".0%", "reverse KL": ".3f",
+                                       "modes captured": ".1f", "spread": ".2f",
+                                       "spread (worst mode)": ".2f", "offset [std]": ".2f",
+                                       "offset (worst mode)": ".2f", "C2ST": ".3f",
+                                       "C2ST floor": ".3f", "kept": ".0%", "s/run": ".1f"})],
                 figures=[(files["picture"], "Real (grey) vs generated (red), first seed of each configuration")]),
     ]
     standard = [d for d in ("ring8", "grid25") if d in set(frame["data"])]
@@ -282,9 +319,14 @@ def print_summary(frame: pd.DataFrame) -> None:
     summary = summarise(frame)
     for _, r in summary.iterrows():
         remedy = "" if r["remedy"] == "none" else f" + {r['remedy']}"
-        print(f"{r['data']:>8} {r['model'] + remedy:<22} modes {_pm(r['modes_captured_mean'], r['modes_captured_std'])}"
-              f" / {r['modes']}  HQ {_pm(r['hq_mean'], r['hq_std'], scale=100)} %  "
-              f"rKL {_pm(r['reverse_kl_mean'], r['reverse_kl_std'], '{:.3f}')}")
+        sampling = "" if r["sampling"] == "raw" else f" [{r['sampling']}]"
+        print(f"{r['data']:>8} {r['model'] + remedy + sampling:<26} modes "
+              f"{_pm(r['modes_captured_mean'], r['modes_captured_std'])} / {r['modes']}  "
+              f"HQ {_pm(r['hq_mean'], r['hq_std'], scale=100)} %  "
+              f"rKL {_pm(r['reverse_kl_mean'], r['reverse_kl_std'], '{:.3f}')}  "
+              f"spread {_pm(r.get('spread_mean_mean'), None, '{:.2f}')}  "
+              f"offset {_pm(r.get('offset_mean_mean'), None, '{:.2f}')}  "
+              f"C2ST {_pm(r.get('c2st_mean'), None, '{:.3f}')} (floor {_pm(r.get('c2st_floor_mean'), None, '{:.3f}')})")
     files = frame.attrs.get("files", {})
     processes = frame.attrs.get("world_size", 1)
     print(f"{len(frame)} runs in {frame.attrs['wall_seconds']:.1f} s wall "
