@@ -26,6 +26,7 @@ class AutoencoderVariant(Variant):
     def check(cls, config):
         if config.code_dim is not None and int(config.code_dim) < 1:
             raise GankitError(f"code-dim must be at least 1, got {config.code_dim}")
+        super().check(config)
 
     @staticmethod
     def realness(discriminator, x, labels=None):

@@ -92,7 +92,9 @@ class Variant:
 
     @classmethod
     def check(cls, config) -> None:
-        """Refuse settings this variant cannot train, with the fix."""
+        """Refuse settings this variant cannot train, with the fix. The default builds the
+        variant from the config: its constructor checks its own settings."""
+        cls.from_config(config)
 
     @classmethod
     def from_config(cls, config) -> "Variant":

@@ -32,18 +32,14 @@ class VanillaGAN(Variant):
     own_settings = ("generator_loss", "label_smoothing")
 
     def __init__(self, generator_loss: str = "non-saturating", label_smoothing: float = 1.0):
-        self._check_loss(generator_loss, label_smoothing)
-        self.generator_loss_kind = generator_loss
-        self.real_target = float(label_smoothing)
-
-    @staticmethod
-    def _check_loss(generator_loss, label_smoothing) -> None:
         if generator_loss not in GENERATOR_LOSSES:
             raise GankitError(f"unknown generator loss {generator_loss!r}; choose one of "
                               f"{', '.join(GENERATOR_LOSSES)}")
         if not 0.5 < label_smoothing <= 1.0:
             raise GankitError(f"label smoothing must be in (0.5, 1], got {label_smoothing} "
                               "(0.9 is the one-sided smoothing of Salimans et al. 2016)")
+        self.generator_loss_kind = generator_loss
+        self.real_target = float(label_smoothing)
 
     @classmethod
     def for_config(cls, config):
@@ -55,10 +51,6 @@ class VanillaGAN(Variant):
     @classmethod
     def defaults(cls, net):
         return dcgan_optimiser(net)
-
-    @classmethod
-    def check(cls, config):
-        cls._check_loss(config.generator_loss, config.label_smoothing)
 
     @classmethod
     def from_config(cls, config):

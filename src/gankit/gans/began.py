@@ -23,9 +23,9 @@ class BEGAN(AutoencoderVariant):
 
     def __init__(self, gamma: float = 0.5, lambda_k: float = 0.001):
         if not 0 < gamma <= 1:
-            raise GankitError(f"BEGAN's gamma must be in (0, 1], got {gamma}")
-        if lambda_k < 0:
-            raise GankitError(f"BEGAN's lambda_k must be >= 0, got {lambda_k}")
+            raise GankitError(f"BEGAN's gamma must be in (0, 1] (0.5 in the paper), got {gamma}")
+        if not lambda_k >= 0:
+            raise GankitError(f"BEGAN's lambda_k must be >= 0 (0.001 in the paper), got {lambda_k}")
         self.gamma, self.lambda_k = float(gamma), float(lambda_k)
 
     @classmethod
@@ -37,15 +37,6 @@ class BEGAN(AutoencoderVariant):
             # and the samples are digits (FID 708).
             return {**super().defaults(net), "gamma": 1.0, "lambda_k": 0.01}
         return {**super().defaults(net), "gamma": 0.5, "lambda_k": 0.001}   # the paper's
-
-    @classmethod
-    def check(cls, config):
-        super().check(config)
-        if not 0 < config.gamma <= 1:
-            raise GankitError(f"BEGAN's gamma must be in (0, 1] (0.5 in the paper), got {config.gamma}")
-        if not config.lambda_k >= 0:
-            raise GankitError(f"BEGAN's lambda_k must be >= 0 (0.001 in the paper), got "
-                              f"{config.lambda_k}")
 
     @classmethod
     def from_config(cls, config):

@@ -33,8 +33,8 @@ class EBGAN(AutoencoderVariant):
     def __init__(self, margin: float = 1.0, pull_away: float = 0.0):
         if not margin > 0:
             raise GankitError(f"the EBGAN margin must be positive, got {margin}")
-        if pull_away < 0:
-            raise GankitError(f"the pull-away weight must be >= 0, got {pull_away}")
+        if not pull_away >= 0:
+            raise GankitError(f"the pull-away weight must be >= 0 (EBGAN-PT uses 0.1), got {pull_away}")
         self.margin, self.pull_away = float(margin), float(pull_away)
 
     @classmethod
@@ -45,15 +45,6 @@ class EBGAN(AutoencoderVariant):
         # docs/benchmarks.md, "How the remedies' defaults were chosen"); the pull-away term is
         # what spreads it (EBGAN-PT, section "Remedies").
         return {**super().defaults(net), "margin": 0.5}
-
-    @classmethod
-    def check(cls, config):
-        super().check(config)
-        if not config.margin > 0:
-            raise GankitError(f"the EBGAN margin must be positive, got {config.margin}")
-        if not config.pull_away >= 0:
-            raise GankitError(f"the pull-away weight must be >= 0 (EBGAN-PT uses 0.1), got "
-                              f"{config.pull_away}")
 
     @classmethod
     def from_config(cls, config):

@@ -1,8 +1,9 @@
 """The remedies that are options of a variant, not variants: PacGAN packing and minibatch
 discrimination (`--remedy`), Unrolled GAN's look-ahead (`--unroll`), several generators
-(`--generators`, which makes the vanilla GAN MAD-GAN) and spectral normalisation
-(`--spectral-norm`). Each is checked here against what the chosen variant can take; the
-networks that implement them are in `gankit.nets` and the look-ahead in
+(`--generators`, which makes the vanilla GAN MAD-GAN), spectral normalisation
+(`--spectral-norm`) and a discriminator narrower than the generator (`--d-width`, the Stacked
+MNIST collapse protocol). Each is checked here against what the chosen variant and network
+family can take; the networks that implement them are in `gankit.nets` and the look-ahead in
 `gankit.training.unrolled`.
 """
 from __future__ import annotations
@@ -21,10 +22,12 @@ def check_options(config, variant) -> None:
         if not variant.scores_samples:
             raise GankitError(f"remedy {config.remedy!r} modifies a scoring discriminator; "
                               f"{config.model}'s discriminator is an autoencoder: drop --remedy")
-        if config.net == "conv":
-            raise GankitError(f"remedy {config.remedy!r} is available for the MLP networks only")
+        if config.net == "conv" and config.remedy != "pac":
+            raise GankitError(f"remedy {config.remedy!r} is available for the MLP networks only; "
+                              "the conv networks take --remedy pac")
     if config.remedy == "pac" and config.batch_size % config.pac:
         raise GankitError(f"batch size {config.batch_size} is not a multiple of pac={config.pac}")
+    _check_d_width(config, variant)
     if int(config.unroll) != config.unroll or config.unroll < 0:
         raise GankitError(f"--unroll is a number of look-ahead discriminator steps, 0 or more "
                           f"(0 trains without look-ahead; Metz et al. use 5-10), got {config.unroll}")
@@ -49,3 +52,18 @@ def check_options(config, variant) -> None:
     if config.spectral_norm and not variant.scores_samples:
         raise GankitError(f"--spectral-norm normalises a scoring discriminator; {config.model}'s "
                           "discriminator is an autoencoder: drop --spectral-norm")
+
+
+def _check_d_width(config, variant) -> None:
+    if config.d_width is None:
+        return
+    if isinstance(config.d_width, bool) or int(config.d_width) != config.d_width \
+            or config.d_width < 1:
+        raise GankitError(f"d-width is the conv discriminator's base width, a whole number >= 1; "
+                          f"got {config.d_width}")
+    if config.net != "conv":
+        raise GankitError("--d-width sets the conv discriminator's width; the MLP and tabular "
+                          "networks take --hidden: drop --d-width")
+    if not variant.scores_samples:
+        raise GankitError(f"--d-width sets the scoring conv discriminator's width; {config.model}'s "
+                          "discriminator is an autoencoder sized by --width: drop --d-width")

@@ -61,7 +61,7 @@ class WGANGP(Variant):
     own_settings = ("gp_lambda",)
 
     def __init__(self, gp_lambda: float = 10.0):
-        if gp_lambda < 0:
+        if not gp_lambda >= 0:
             raise GankitError(f"gradient penalty weight must be >= 0, got {gp_lambda}")
         self.gp_lambda = float(gp_lambda)
 
@@ -82,11 +82,6 @@ class WGANGP(Variant):
         # Gulrajani et al. 2017: Adam(1e-4, betas (0.5, 0.9)), n_critic 5, lambda 10
         return {"lr_g": 1e-4, "lr_d": 1e-4, "betas_g": (0.5, 0.9), "betas_d": (0.5, 0.9),
                 "n_critic": 5, "gp_lambda": 10.0}
-
-    @classmethod
-    def check(cls, config):
-        if not config.gp_lambda >= 0:
-            raise GankitError(f"gradient penalty weight must be >= 0, got {config.gp_lambda}")
 
     @classmethod
     def from_config(cls, config):

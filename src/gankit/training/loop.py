@@ -206,6 +206,14 @@ class _Step:
         return self.draw(torch.randn(self.global_batch, self.module.generator.latent_dim,
                                      generator=self.rng, device=self.device))
 
+    def update(self, optimizer, loss, network) -> None:
+        """One optimizer step on `network` (its gradients averaged over ranks first)."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.sync is not None:
+            self.sync(network)
+        optimizer.step()
+
     def __call__(self, step: int, total: int) -> dict:
         config, optimizers = self.config, self.optimizers
         generator, discriminator = self.module.generator, self.module.discriminator
@@ -224,11 +232,7 @@ class _Step:
                     fake = self.fast_generator(z, labels)
                 d_loss, d_logs = self.variant.discriminator_loss(self.critic, real, fake, labels,
                                                                  labels, self.ctx)
-            optimizers["d"].zero_grad(set_to_none=True)
-            d_loss.backward()
-            if self.sync is not None:
-                self.sync(discriminator)
-            optimizers["d"].step()
+            self.update(optimizers["d"], d_loss, discriminator)
         # the generator step needs gradients through D, not of D's weights
         discriminator.requires_grad_(False)
         if config.unroll:
@@ -247,11 +251,7 @@ class _Step:
             with self.autocast():
                 g_loss, g_logs = self.variant.generator_loss(self.critic, self.fast_generator(z, labels),
                                                              labels, self.ctx)
-        optimizers["g"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        if self.sync is not None:
-            self.sync(generator)
-        optimizers["g"].step()
+        self.update(optimizers["g"], g_loss, generator)
         logs = {**d_logs, **g_logs}
         # state kept between steps (BEGAN's k_t)
         logs.update(self.variant.end_step(discriminator, logs, average=self.average))
