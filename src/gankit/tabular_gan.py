@@ -35,7 +35,7 @@ from .data.tabular import (TabularEncoder, _dtype_from_dict, _dtype_to_dict, _py
 from .errors import GankitError
 from .files import atomic_write
 from .models import DataSpec
-from .run_directory import RunDir
+from .run_directory import CONFIG_FILE, RunDir
 from .threads import torch_threads
 
 ENCODER_FILE = "encoder.json"
@@ -394,7 +394,7 @@ class TabularGAN(BaseEstimator):
             record = provenance.record(["python", "gankit.TabularGAN.save"],
                                        train=self.config_.to_dict(), spec=self.spec_.to_dict(),
                                        data=description, held_out=description)
-            atomic_write(path / "config.yaml", dump_yaml(record))
+            atomic_write(path / CONFIG_FILE, dump_yaml(record))
             identity = checkpoint_identity(self.config_, self.spec_, description.get("fingerprint"))
             save_checkpoint(checkpoint_path(path, self.steps_), self.module_, {}, {}, self.steps_,
                             extra={"format": FORMAT}, identity=identity)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import GankitError
+from ..files import atomic_write
 
 REQUIRED_PROTOCOL = ("n_real", "n_fake", "features", "real_split", "resize")
 
@@ -66,15 +66,6 @@ def _jsonable(value: Any) -> Any:
                       "strings, lists or dicts")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def record(run_dir, name: str, value: Any, protocol: dict) -> dict:
     """Append {name, value, protocol, time} to run_dir/metrics.jsonl and update run_dir/metrics.json.
 
@@ -109,5 +100,5 @@ def record(run_dir, name: str, value: Any, protocol: dict) -> dict:
     summary.setdefault("results", {})
     summary["results"][name] = {"value": entry["value"], "protocol": entry["protocol"]}
     summary["updated"] = now
-    _atomic_write(summary_path, json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    atomic_write(summary_path, json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary

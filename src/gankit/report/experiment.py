@@ -12,7 +12,7 @@ from ..files import atomic_write
 from .page import REPORT_NAME, Page
 from .pictures import user_figure
 from .tables import kv_table, user_table
-from .values import command_text, now, plain
+from .values import command_text, plain
 
 
 @dataclass
@@ -118,17 +118,12 @@ def _as_section(item: Any) -> Section:
 
 
 def _default_provenance() -> dict[str, Any]:
-    import platform
+    """The page's provenance, from the one provenance record (gankit.provenance), flattened for
+    a two-column table."""
+    from .. import provenance
 
-    from .. import __version__
-    from ..provenance import git_revision
-
-    out: dict[str, Any] = {"gankit": __version__, "python": platform.python_version()}
-    # versions of what this process has loaded; importing more here would only slow the page down
-    for name in ("torch", "numpy", "pandas", "sklearn", "scipy"):
-        module = sys.modules.get(name)
-        if module is not None:
-            out[name] = getattr(module, "__version__", "?")
-    out.update({"platform": platform.platform(), "git revision": git_revision() or "not a git checkout",
-                "command": command_text(sys.argv), "written": now()})
+    record = provenance.record()
+    out: dict[str, Any] = dict(record["versions"])
+    out.update({"git revision": record["git_revision"] or "not a git checkout",
+                "command": command_text(record["command"]), "written": record["created"]})
     return out
