@@ -268,7 +268,8 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=total, desc=f"{progress if isinstance(progress, str) else 'ensemble'} "
-                   f"x{members}", unit="step", dynamic_ncols=True, file=sys.stderr, leave=False)
+                   f"x{members}", unit="step", dynamic_ncols=True, file=sys.stderr, leave=False,
+                   disable=None)
     t0 = time.perf_counter()
     try:
         for step in range(1, total + 1):
@@ -290,14 +291,26 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
             for e in range(members)]
 
 
+def _unit_label(configs, datasets) -> str:
+    """What a progress bar says it trains: the variant (and options) on which data."""
+    c = configs[0]
+    options = "".join(f" + {o}" for o in (c.remedy, f"unroll {c.unroll}" if c.unroll else None,
+                                           "SN" if c.spectral_norm else None,
+                                           "conditional" if c.conditional else None) if o)
+    return f"{c.variant().label}{options} on {datasets[0].name}"
+
+
 def _train_unit(modules, datasets, configs, vectorised: bool, device, progress: bool = False
                 ) -> list[EnsembleResult]:
-    """Train one unit of work in place: a group as an ensemble, or one member with the loop."""
+    """Train one unit of work in place: a group as an ensemble, or one member with the loop.
+    progress: a bar naming what is trained."""
+    label = _unit_label(configs, datasets) if progress else None
     if vectorised:
-        return train_ensemble(modules, datasets, configs, device=device, progress=progress)
+        return train_ensemble(modules, datasets, configs, device=device, progress=label or False)
     t0 = time.perf_counter()
     try:
-        loop = training_loop(modules[0], datasets[0], configs[0], execution=Execution(device=str(device)))
+        loop = training_loop(modules[0], datasets[0], configs[0],
+                             execution=Execution(device=str(device)), progress=label)
         return [EnsembleResult(loop.steps_done, loop.final_step, loop.seconds, loop.last_losses,
                                group_seconds=loop.seconds)]
     except TrainingDiverged as exc:

@@ -324,7 +324,7 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
                   resume: bool = False, identity: dict | None = None,
                   on_step: Callable[[int, dict], None] | None = None,
                   on_start: Callable[[int, int], None] | None = None,
-                  previous_seconds: float = 0.0) -> LoopResult:
+                  previous_seconds: float = 0.0, progress: str | None = None) -> LoopResult:
     """Train `module` on `data` for config.total_steps generator steps.
 
     resume: continue from the newest checkpoint in the writer's run directory, which must
@@ -333,6 +333,8 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     on_start(start_step, total_steps): called once the run is ready to train (after a resume
       has restored its checkpoint); on_step(step, losses): after every logged step.
     previous_seconds: training time of earlier segments of a resumed run (for total_seconds).
+    progress: show a bar with this description even without a run directory (experiments);
+      a run that writes shows one when config.progress says so.
     """
     execution = execution or Execution()
     device = torch.device(execution.device or config.device)
@@ -368,12 +370,13 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     log_every, sample_every, checkpoint_every = _cadences(config, total)
     snapshots = Snapshots(module, data, config, device, writer) if writer.enabled else None
 
-    progress = None
-    if config.progress and writer.enabled and total > start:
+    bar = None
+    if (progress or (config.progress and writer.enabled)) and total > start:
         from tqdm.auto import tqdm
         # disable=None: a bar on a terminal, none in a pipe or a log file (tqdm's rule)
-        progress = tqdm(total=total, initial=start, desc=f"train {config.variant().label}",
-                        unit="step", dynamic_ncols=True, file=sys.stderr, disable=None)
+        bar = tqdm(total=total, initial=start, desc=progress or f"train {config.variant().label}",
+                   unit="step", dynamic_ncols=True, file=sys.stderr, disable=None,
+                   leave=progress is None)
     writer.write_status("running", start, total)
     buffer: list[dict[str, torch.Tensor]] = []
     last: dict[str, float] = {}
@@ -392,13 +395,13 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
                 last = _logged_losses(buffer, step, distributed, device)
                 last["seconds"] = time.perf_counter() - t0
                 writer.log_scalars(step, last)
-                if progress is not None:
-                    progress.set_postfix({k: f"{v:.3g}" for k, v in last.items()
+                if bar is not None:
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()
                                           if k in ("d_loss", "g_loss", "wasserstein")})
                 if on_step is not None:
                     on_step(step, last)
-            if progress is not None:
-                progress.update(1)
+            if bar is not None:
+                bar.update(1)
             # the checkpoint first: a picture that fails must never cost the run its weights
             if writer.enabled and (step % checkpoint_every == 0 or step == total):
                 _save(writer, module, optimizers, rng, step, config, execution, identity)
@@ -416,8 +419,8 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
             status("failed", step - 1, message=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        if progress is not None:
-            progress.close()
+        if bar is not None:
+            bar.close()
     status("finished", max(step, start))
     return LoopResult(steps_done=max(0, total - start), final_step=max(total, start),
                       seconds=time.perf_counter() - t0, last_losses=last)
