@@ -53,6 +53,8 @@ class Calibration:
 
 @dataclass
 class RefineStats:
+    """What a refinement cost: proposals drawn per kept sample, and the share of proposals
+    accepted (DRS: kept; MH: moves of the chains)."""
     method: str
     kept: int
     proposals: int
@@ -95,7 +97,7 @@ def calibrate(module, variant, real: torch.Tensor, real_labels=None,
 def rejection_sample(propose: Callable, logit: Callable, n: int, *, batch: int = 2048,
                      gamma: float = 0.0, percentile: float | None = None,
                      rng: torch.Generator | None = None, max_proposals: int | None = None):
-    """DRS: (samples, labels, proposals drawn). propose(m) -> (x, y); logit(x, y) -> calibrated
+    """DRS: (samples, labels, proposals used, samples accepted). propose(m) -> (x, y); logit(x, y) -> calibrated
     logits; gamma shifts F (or, with `percentile`, is that percentile of F over the burn-in).
     rng draws the acceptance coins."""
     max_proposals = max_proposals or MAX_PROPOSALS_PER_SAMPLE * n + BURN_IN
@@ -130,7 +132,7 @@ def rejection_sample(propose: Callable, logit: Callable, n: int, *, batch: int =
         count += int(accept.sum())
     samples = torch.cat(kept_x)
     labels = None if kept_y[0] is None else torch.cat(kept_y)
-    return samples, labels, used
+    return samples, labels, used, n
 
 
 def _drs_f(scores: torch.Tensor, d_max: float) -> torch.Tensor:
@@ -140,20 +142,23 @@ def _drs_f(scores: torch.Tensor, d_max: float) -> torch.Tensor:
 
 def metropolis_hastings(propose: Callable, logit: Callable, n: int, *, steps: int = MH_STEPS,
                         rng: torch.Generator | None = None):
-    """MH-GAN: n independent chains of `steps` proposals; (samples, labels, proposals drawn).
-    A conditional model's chains keep their labels (propose must return them in chain order)."""
+    """MH-GAN: n independent chains of `steps` proposals; (samples, labels, proposals drawn,
+    moves accepted). A conditional model's chains keep their labels (propose must return them
+    in chain order)."""
     if steps < 1:
         raise GankitError(f"the MH chain needs at least 1 step, got {steps}")
     state, labels = propose(n)
     state_logit = logit(state, labels)
+    accepted = n                     # the first proposal of every chain is its start
     for _ in range(steps - 1):
         candidate, _ = propose(n, labels)
         candidate_logit = logit(candidate, labels)
         ratio = torch.exp((candidate_logit - state_logit).clamp(max=0.0))
         move = torch.rand(n, generator=rng) < ratio
+        accepted += int(move.sum())
         state = torch.where(move.view(-1, *([1] * (state.dim() - 1))), candidate, state)
         state_logit = torch.where(move, candidate_logit, state_logit)
-    return state, labels, n * steps
+    return state, labels, n * steps, accepted
 
 
 def refine(module, variant, n: int, method: str, calibration: Calibration, *, y=None,
@@ -175,21 +180,23 @@ def refine(module, variant, n: int, method: str, calibration: Calibration, *, y=
         groups = [(None, torch.arange(n))]
     else:
         groups = [(int(c), torch.nonzero(labels.cpu() == c).reshape(-1)) for c in labels.unique().tolist()]
-    samples, proposals = None, 0
+    samples, proposals, accepted = None, 0, 0
     for label, rows in groups:
         propose, logit = proposal_functions(module, variant, calibration, label, rng)
         if method == "drs":
-            part, _, drawn = rejection_sample(propose, logit, len(rows), rng=rng, gamma=gamma,
-                                              percentile=percentile)
+            part, _, drawn, taken = rejection_sample(propose, logit, len(rows), rng=rng,
+                                                     gamma=gamma, percentile=percentile)
         else:
-            part, _, drawn = metropolis_hastings(propose, logit, len(rows), steps=steps, rng=rng)
+            part, _, drawn, taken = metropolis_hastings(propose, logit, len(rows), steps=steps,
+                                                        rng=rng)
         if samples is None:
             samples = part.new_empty((n,) + tuple(part.shape[1:]))
         samples[rows] = part
         proposals += drawn
+        accepted += taken
     if module.scaler is not None:
         samples = module.scaler.inverse(samples.to(module.scaler.mean.device)).cpu()
-    stats = RefineStats(method, n, proposals, n / proposals, proposals / n,
+    stats = RefineStats(method, n, proposals, accepted / proposals, proposals / n,
                         time.perf_counter() - t0, asdict(calibration))
     return samples, None if labels is None else labels.cpu(), stats
 
