@@ -96,7 +96,11 @@ def test_threads_default_by_network_and_the_user_wins(monkeypatch):
     points = TrainConfig(data="ring8").resolve("points")
     images = TrainConfig(data="digits", model="dcgan").resolve("images")
     assert threads_for(points) == 1
-    assert threads_for(images) == (os.cpu_count() or 1)
+    import gankit.threads as threads
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert threads_for(images) == (os.cpu_count() or 1)        # an idle machine: every core
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (float(os.cpu_count()), 0.0, 0.0))
+    assert threads_for(images) == 1                             # a busy one: one thread
     assert threads_for(TrainConfig(data="ring8", threads=2).resolve("points")) == 2
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threads_for(points) is None                  # the environment's choice stands

@@ -2,10 +2,12 @@
 
 torch's default is one intra-op thread per core. For the small matrices of MLP GANs on points
 and tables that only adds synchronisation, and on a busy machine OpenMP's spinning threads made
-small steps 10-100x slower in CPU time (docs/benchmarks.md, "Threads"); convolutions on images
-do use more cores. So the default is by network family: 1 thread for MLP and tabular networks,
-every core for conv nets; an explicit `threads` setting, or OMP_NUM_THREADS in the environment,
-wins. Worker processes of an experiment share the cores between them (`per_worker`).
+small steps 10-100x slower (docs/benchmarks.md, "Threads"); convolutions on images use more
+cores, but only cores that are free: with the machine busy, two threads of a conv step were
+slower than one. So the default is by network family and load: 1 thread for MLP and tabular
+networks; for conv nets the cores no other process is using (at least 1). An explicit `threads`
+setting, or OMP_NUM_THREADS in the environment, wins. Worker processes of an experiment share
+the cores between them (`per_worker`).
 """
 from __future__ import annotations
 
@@ -21,9 +23,19 @@ def user_threads() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
+def free_cores() -> int:
+    """Cores no other process is using, by the 1-minute load average (at least 1)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:                  # no load average on this platform: assume an idle machine
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
 def default_threads(net: str) -> int:
     """gankit's default for a network family when nobody chose."""
-    return 1 if net in ("mlp", "tabular") else max(1, os.cpu_count() or 1)
+    return 1 if net in ("mlp", "tabular") else free_cores()
 
 
 def threads_for(config) -> int | None:
