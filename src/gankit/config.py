@@ -103,6 +103,9 @@ class TrainConfig:
     hidden: int | None = setting(None, "MLP hidden-layer width", default_text="128", group="networks")
     depth: int = setting(3, "MLP hidden layers", group="networks")
     width: int | None = setting(None, "conv base width", default_text="32", group="networks")
+    d_width: int | None = setting(None, "base width of the conv discriminator alone (e.g. a "
+                                  "quarter of --width, the Stacked MNIST collapse protocol)",
+                                  default_text="--width", group="networks")
     embed_dim: int | None = setting(None, "label embedding width", default_text="the number of "
                                     "classes", group="networks")
     # optimisation
@@ -143,7 +146,7 @@ class TrainConfig:
     device: str = setting("cpu", "cpu, cuda or cuda:N", group="run")
     threads: int | None = setting(None, "torch CPU threads while training",
                                   default_text="OMP_NUM_THREADS if set, else 1 for MLP and "
-                                  "tabular networks, every core for conv nets", group="run")
+                                  "tabular networks, the free cores for conv nets", group="run")
     log_every: int | None = setting(None, "average and log the losses every N steps",
                                     default_text="about 100 points per run, at most every 50 "
                                     "steps", group="run")

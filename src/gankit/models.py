@@ -118,7 +118,7 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
 # what a checkpoint belongs to
 NETWORK_SETTINGS = ("model", "net", "conditional", "remedy", "pac", "minibatch_features",
                     "minibatch_kernel_dim", "generators", "latent_dim", "hidden", "depth", "width",
-                    "embed_dim", "code_dim", "spectral_norm")
+                    "d_width", "embed_dim", "code_dim", "spectral_norm")
 
 
 def checkpoint_identity(config: TrainConfig, spec: DataSpec, data_fingerprint: str | None) -> dict:

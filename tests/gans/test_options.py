@@ -23,6 +23,22 @@ def test_options_that_cannot_train_are_refused(settings, message):
         tiny(**settings).resolve("points")
 
 
-def test_remedies_are_for_the_mlp_networks():
-    with pytest.raises(GankitError, match="MLP networks only"):
-        tiny(data="digits", model="dcgan", remedy="pac", batch_size=64).resolve("images")
+def test_minibatch_features_are_for_the_mlp_networks_and_pac_for_both():
+    with pytest.raises(GankitError, match="MLP networks only; the conv networks take --remedy pac"):
+        tiny(data="digits", model="dcgan", remedy="minibatch").resolve("images")
+    config = tiny(data="digits", model="dcgan", remedy="pac", pac=2).resolve("images")
+    assert config.net == "conv" and config.pac == 2
+    with pytest.raises(GankitError, match="not a multiple of pac=3"):
+        tiny(data="digits", model="dcgan", remedy="pac", pac=3, batch_size=64).resolve("images")
+
+
+@pytest.mark.parametrize("settings, kind, message", [
+    (dict(data="digits", model="dcgan", d_width=0), "images", "a whole number >= 1"),
+    (dict(data="digits", model="dcgan", d_width=2.5), "images", "a whole number >= 1"),
+    (dict(model="gan", d_width=8), "points", "MLP and tabular networks take --hidden"),
+    (dict(data="digits", model="ebgan", d_width=8), "images", "autoencoder sized by --width"),
+])
+def test_a_discriminator_width_is_for_the_scoring_conv_discriminator(settings, kind, message):
+    with pytest.raises(GankitError, match=message):
+        tiny(**settings).resolve(kind)
+    assert tiny(data="digits", model="wgan-gp", d_width=8).resolve("images").d_width == 8

@@ -155,3 +155,66 @@ def test_autoencoder_discriminator_energy_is_its_reconstruction_error(size):
     assert not torch.equal(conditional.encode(x, y), conditional.encode(x, other))
     code = conditional.encode(x, y)
     assert not torch.equal(conditional.decode(code, y), conditional.decode(code, other))
+
+
+# ------------------------------------------------------------------ PacGAN packing (PacDCGAN)
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_a_packed_discriminator_scores_consecutive_images_stacked_along_channels(norm):
+    torch.manual_seed(0)
+    d = build_conv_discriminator(32, 3, width=8, norm=norm, pac=2)
+    assert d.pac == 2 and d.features[0].in_channels == 6     # only the first convolution widens
+    x = torch.randn(6, 3, 32, 32)
+    scores = d(x)
+    assert scores.shape == (3, 1)
+    # pack k is images 2k and 2k+1, the first image's channels first
+    by_hand = d.head(d.features(torch.cat([x[0::2], x[1::2]], dim=1))).reshape(3, 1)
+    torch.testing.assert_close(scores, by_hand)
+    with pytest.raises(GankitError, match="not a multiple of pac=2"):
+        d(x[:5])
+
+
+def test_packing_of_one_builds_the_unpacked_discriminator():
+    # the same layers drawn from the same stream: existing runs keep their numbers
+    torch.manual_seed(0)
+    before = build_conv_discriminator(32, 3, num_classes=10, width=8).state_dict()
+    torch.manual_seed(0)
+    after = build_conv_discriminator(32, 3, num_classes=10, width=8, pac=1).state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    with pytest.raises(GankitError, match="packing degree"):
+        build_conv_discriminator(32, 3, width=8, pac=0)
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_a_packed_conditional_discriminator_reads_every_label_of_its_pack(conditioning):
+    torch.manual_seed(0)
+    d = build_conv_discriminator(32, 1, num_classes=10, width=8, norm="layer",
+                                 conditioning=conditioning, pac=2)
+    if conditioning == "concat":
+        assert d.features[0].in_channels == 2 * (1 + 10)
+    if conditioning == "projection":
+        nn.init.normal_(d.embed.weight, 0.0, 1.0)     # a trained embedding's scale
+    x = torch.randn(4, 1, 32, 32)
+    y = torch.tensor([1, 2, 3, 4])
+    assert d(x, y).shape == (2, 1)
+    # changing the second image's label of the first pack changes that pack's score only
+    other = torch.tensor([1, 7, 3, 4])
+    changed = (d(x, y) - d(x, other)).abs().flatten()
+    assert changed[0] > 1e-6 and changed[1] == 0
+
+
+def test_the_gradient_penalty_takes_its_norm_per_packed_output():
+    from gankit.gans.wgan_gp import gradient_penalty
+
+    torch.manual_seed(0)
+    critic = build_conv_discriminator(32, 3, width=8, norm="layer", pac=2)
+    real, fake = torch.randn(6, 3, 32, 32), torch.randn(6, 3, 32, 32)
+    alpha = torch.rand(6, 1, 1, 1)
+    penalty = gradient_penalty(critic, real, fake, weights=alpha)
+    x = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    grads, = torch.autograd.grad(critic(x).sum(), x)
+    # one norm over the two images of each pack, not one per image
+    per_pack = grads.reshape(3, 2 * 3 * 32 * 32).norm(dim=1)
+    torch.testing.assert_close(penalty, ((per_pack - 1) ** 2).mean())
+    per_image = grads.flatten(1).norm(dim=1)
+    assert not torch.allclose(penalty, ((per_image - 1) ** 2).mean())

@@ -13,6 +13,7 @@ import importlib
 
 EXPERIMENT_MODULES = (
     "gankit.experiments.mode_collapse",          # mode-collapse
+    "gankit.experiments.stacked_mnist",          # stacked-mnist (1,000 modes on images)
     "gankit.experiments.conditional_coverage",   # conditional-coverage (MNIST / digits)
     "gankit.experiments.oversampling",           # oversample
     "gankit.experiments.oversampling_demos",     # iris-demo, heart-demo

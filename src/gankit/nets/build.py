@@ -1,7 +1,8 @@
 """Networks for a resolved config and a data spec: the generator of each network family and the
 scoring discriminator (one logit per sample, or per pack), with spectral normalisation on
-request. Which discriminator a variant uses is the variant's choice (`gankit.gans`); the
-families' own layers live beside this module (mlp.py, conv.py, tabular.py).
+request; which settings shape them (`width`, `d_width`, `hidden`, `pac`, ...). Which
+discriminator a variant uses is the variant's choice (`gankit.gans`); the families' own layers
+live beside this module (mlp.py, conv.py, tabular.py).
 """
 from __future__ import annotations
 
@@ -49,16 +50,21 @@ def generator(config, spec, classes: int) -> nn.Module:
 def scoring_discriminator(config, spec, classes: int, norm: str = "batch",
                           outputs: int = 1) -> nn.Module:
     """The discriminator that scores samples: an MLP (with PacGAN packing and minibatch features
-    when the config asks) or the DCGAN convolutional one with normalisation `norm`; `outputs`
-    logits per sample or pack. Spectral normalisation wraps its weights when asked."""
+    when the config asks) or the DCGAN convolutional one (with PacGAN packing when asked) with
+    normalisation `norm` and base width `d_width` (default `width`, the generator's); `outputs`
+    logits per sample or pack (MLP). Spectral normalisation wraps its weights when asked."""
+    pac = config.pac if config.remedy == "pac" else 1
     if config.net == "conv":
         from .conv import build_conv_discriminator
         channels, size, _ = spec.sample_shape
+        # a narrower discriminator than generator makes collapse visible (VEEGAN's and PacGAN's
+        # Stacked MNIST protocols use a quarter of the generator's width)
+        width = config.d_width if config.d_width is not None else config.width
         network = build_conv_discriminator(image_size=size, channels=channels, num_classes=classes,
-                                           width=config.width, norm=norm, embed_dim=config.embed_dim)
+                                           width=width, norm=norm, embed_dim=config.embed_dim,
+                                           pac=pac)
     else:
         from .mlp import MLPDiscriminator
-        pac = config.pac if config.remedy == "pac" else 1
         minibatch = config.minibatch_features if config.remedy == "minibatch" else 0
         depth = config.depth if config.net == "mlp" else 2
         network = MLPDiscriminator(spec.sample_shape[0], config.hidden, depth, classes,

@@ -2,18 +2,19 @@
 
 Owns the DCGAN generator (transposed convolutions, BatchNorm, ReLU, tanh), the DCGAN
 discriminator (strided convolutions, LeakyReLU 0.2, BatchNorm except on the first layer) and the
-WGAN-GP critic (the same without BatchNorm), the convolutional autoencoder discriminator of
-EBGAN and BEGAN, their DCGAN initialisation, and label conditioning (embedding concatenated to z
-in the generator; broadcast as extra input channels, or a projection term, in the
-discriminator/critic).
+WGAN-GP critic (the same without BatchNorm), with PacGAN packing of images (Lin et al. 2018:
+pac images stacked along the channel axis, judged as one), the convolutional autoencoder
+discriminator of EBGAN and BEGAN, their DCGAN initialisation, and label conditioning (embedding
+concatenated to z in the generator; broadcast as extra input channels, or a projection term, in
+the discriminator/critic).
 
 Every network here has the interface the training engine relies on:
 generator `forward(z, y=None) -> x` of shape (B, *sample_shape) in [-1, 1], with attributes
 `latent_dim`, `num_classes` (0 = unconditional) and `sample_shape`; discriminator/critic
-`forward(x, y=None) -> scores` of shape (B, 1) (raw logits/scores, no sigmoid: the objectives use
-the numerically stable `*_with_logits` losses). Unconditional networks ignore `y`, so the engine
-can pass labels uniformly. `config` holds the constructor arguments, enough to rebuild the
-network from a run's saved config.
+`forward(x, y=None) -> scores` of shape (B/pac, 1) (raw logits/scores, no sigmoid: the losses
+use the numerically stable `*_with_logits` forms; pac = 1 unless packing). Unconditional
+networks ignore `y`, so the engine can pass labels uniformly. `config` holds the constructor
+arguments, enough to rebuild the network from a run's saved config.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import GankitError
-from .layers import AutoencoderEnergy
+from .layers import AutoencoderEnergy, pack
 
 IMAGE_SIZES = (32, 64)
 CONDITIONINGS = ("concat", "projection")
@@ -142,11 +143,17 @@ class ConvDiscriminator(nn.Module):
     the reference); "projection" (Miyato & Koyama 2018, the default) adds the inner product of a
     class embedding with the last feature map to the score. The reference's CWGAN-GP critic is
     width=64, norm="instance", conditioning="concat".
+
+    pac > 1 (PacGAN; PacDCGAN2 is pac=2): consecutive groups of pac images, each with its label
+    channels under concat conditioning, are stacked along the channel axis, (B, C, H, W) ->
+    (B/pac, pac*C, H, W), and scored as one; only the first convolution widens. Under projection
+    conditioning a pack's score adds the inner product of the sum of its images' class
+    embeddings with the feature map.
     """
 
     def __init__(self, image_size: int = 32, channels: int = 1, num_classes: int = 0,
                  width: int = DEFAULT_WIDTH, conditioning: str = DEFAULT_CONDITIONING,
-                 norm: str = "batch", embed_dim: int | None = None):
+                 norm: str = "batch", embed_dim: int | None = None, pac: int = 1):
         super().__init__()
         _check_common(image_size, channels, num_classes, width)
         if conditioning not in CONDITIONINGS:
@@ -154,7 +161,9 @@ class ConvDiscriminator(nn.Module):
                 f"unknown conditioning {conditioning!r}; choose one of {CONDITIONINGS}")
         if norm not in NORMS:
             raise GankitError(f"unknown norm {norm!r}; choose one of {NORMS}")
-        self.norm, self.conditioning = norm, conditioning
+        if isinstance(pac, bool) or int(pac) != pac or pac < 1:
+            raise GankitError(f"pac (PacGAN's packing degree) must be a whole number >= 1, got {pac}")
+        self.norm, self.conditioning, self.pac = norm, conditioning, int(pac)
         self.num_classes = int(num_classes)
         self.image_size, self.channels = int(image_size), int(channels)
         self.sample_shape = (self.channels, self.image_size, self.image_size)
@@ -173,9 +182,10 @@ class ConvDiscriminator(nn.Module):
         self.config = {"image_size": self.image_size, "channels": self.channels,
                        "num_classes": self.num_classes, "width": int(width),
                        "conditioning": conditioning, "norm": norm,
-                       "embed_dim": self.embed_dim if conditioning == "concat" else None}
+                       "embed_dim": self.embed_dim if conditioning == "concat" else None,
+                       "pac": self.pac}
 
-        in_ch = self.channels + (self.embed_dim if conditioning == "concat" else 0)
+        in_ch = (self.channels + (self.embed_dim if conditioning == "concat" else 0)) * self.pac
         layers: list[nn.Module] = [nn.Conv2d(in_ch, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         ch = width
         for _ in range(n_down - 1):
@@ -208,10 +218,17 @@ class ConvDiscriminator(nn.Module):
         if self.num_classes and self.conditioning == "concat":
             e = self.embed(y_)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
             x = torch.cat([x, e], dim=1)
+        if self.pac > 1:
+            # pack consecutive images, channels of the first image first (layers.pack's order,
+            # which the gradient penalty's per-pack norm and refine's realness rely on)
+            x = pack(x.flatten(1), self.pac).reshape(x.shape[0] // self.pac, -1, *x.shape[2:])
         h = self.features(x)
         out = self.head(h).reshape(x.shape[0], 1)
         if self.num_classes and self.conditioning == "projection":
-            out = out + (self.embed(y_) * h.flatten(1)).sum(1, keepdim=True)
+            labels = self.embed(y_)
+            if self.pac > 1:
+                labels = labels.reshape(x.shape[0], self.pac, -1).sum(1)
+            out = out + (labels * h.flatten(1)).sum(1, keepdim=True)
         return out
 
 
@@ -288,7 +305,7 @@ def build_conv_discriminator(image_size: int = 32, channels: int = 1,
                              **options) -> ConvDiscriminator:
     """The DCGAN discriminator (norm="batch") or a critic (norm="layer", "instance", "none").
     latent_dim is accepted for a signature shared with the generator and ignored.
-    options: norm, embed_dim."""
+    options: norm, embed_dim, pac (PacGAN packing degree)."""
     del latent_dim
     return ConvDiscriminator(image_size, channels, num_classes, width or DEFAULT_WIDTH,
                              conditioning, **options)

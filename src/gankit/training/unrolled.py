@@ -15,6 +15,13 @@ is cheaper and ignores how the generator moved them.
 
 K = 0 is not special-cased here: the loop does not call this module at all, so it trains exactly
 as without unrolling.
+
+fuse_first (off by default): Metz et al.'s fusion, where the discriminator's own update (the one
+the loop has just applied) serves as the first of the K look-ahead steps, so only K - 1 are
+taken here. It saves a look-ahead step but computes something else: that first step was taken
+on the critic's batches and noise rather than on this step's real batch and fakes, and in
+second order nothing is differentiated through it (the loop's critic update does not keep the
+generator's graph). docs/benchmarks.md, "Cost of the unrolled GAN's look-ahead", measures both.
 """
 from __future__ import annotations
 
@@ -49,13 +56,17 @@ def _flat_adam_state(optimizer: torch.optim.Optimizer, parameters: list[torch.nn
 def unrolled_generator_loss(variant, discriminator: torch.nn.Module,
                             optimizer: torch.optim.Optimizer, fake: torch.Tensor, real: torch.Tensor,
                             labels: torch.Tensor | None, *, steps: int, order: str = "second",
-                            ctx: LossContext | None = None):
+                            ctx: LossContext | None = None, fuse_first: bool = False):
     """The generator's loss on `fake` against the discriminator advanced `steps` Adam steps.
 
     variant: whose losses (gankit.gans); fake: the generator's output for this step (with its
     graph); real: a data batch for the look-ahead steps; labels: the labels of both (conditional
     models). ctx: the loop's loss context (its stream draws the gradient penalty's interpolates).
+    fuse_first: count the discriminator's own last update as the first look-ahead step (see the
+    module's docstring); off by default.
     """
+    if fuse_first:
+        steps = max(0, int(steps) - 1)
     # the look-ahead critic is differentiated twice itself (no compiled stand-in for the penalty)
     ctx = dataclasses.replace(ctx, penalty_critic=None) if ctx is not None else None
     names, parameters = zip(*discriminator.named_parameters())
