@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench bench-check clean
 
 $(BIN)/gankit: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: venv
 
 bench: venv
 	$(BIN)/python -m benchmarks.run_all
+
+# minutes, not part of the test suite: re-runs each benchmark's short seeded check rows and
+# compares them with what its full run recorded in docs/benchmarks.md (see benchmarks/check.py)
+bench-check: venv
+	$(BIN)/python -m benchmarks.check
 
 clean:
 	rm -rf $(VENV) runs .gankit-cache

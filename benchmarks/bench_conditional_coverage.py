@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import time
+from pathlib import Path
 
 import torch
 
@@ -53,7 +54,28 @@ def pct(v) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
 
 
-def section() -> None:
+def check_rows() -> list[dict]:
+    """The experiment on digits at 10 generator steps and 500 samples (one thread; exact)."""
+    import tempfile
+
+    from gankit.experiments.conditional_coverage import run_conditional_coverage
+
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_conditional_coverage("digits", steps=10, samples=500, out=Path(tmp) / "digits",
+                                 progress=False)
+        r = json.loads((Path(tmp) / "digits" / "results.json").read_text())
+    m = r["models"]
+    return [{"row": "digits, 10 steps, 500 samples", "settings": {"steps": 10, "samples": 500},
+             "values": {"unconditional_entropy": m["unconditional"]["normalised_entropy"],
+                        "conditional_entropy": m["conditional"]["normalised_entropy"],
+                        "conditional_accuracy": m["conditional"]["per_class_accuracy"]["accuracy"]}}]
+
+
+CHECKS = {"conditional_coverage": check_rows}
+
+
+def section(check: bool = False) -> None:
     found = {name: json.loads((OUT / name / "results.json").read_text())
              for name in DATASETS if (OUT / name / "results.json").is_file()}
     if not found:
@@ -106,8 +128,8 @@ def section() -> None:
         "class shares on the real held-out images. Conditional accuracy: share of samples "
         "generated for class k that the judge calls k. FID in the judge's 128-d features "
         "(comparable between the two models, not with Inception FIDs). The machine is shared: "
-        "seconds are wall time under the load averages given, with one torch and one BLAS thread "
-        "(two threads were about 10x slower under this load).\n\n"
+        "seconds are wall time under the load averages given, with the torch and BLAS threads "
+        "each run says.\n\n"
         + "\n".join(notes) + "\n\n"
         + markdown_table(["data", "steps", "model", "normalised entropy", "dropped classes",
                           "TV to real", "largest class share", "smallest class share",
@@ -116,12 +138,16 @@ def section() -> None:
         + "\n\nPer class (0-9):\n\n"
         + markdown_table(["data", "what"] + [str(i) for i in range(k)], per_class)
         + f"\n\nFolders with pictures and report.html: `{OUT.relative_to(ROOT)}/`.\n")
+    threads = sorted({r["torch_threads"] for r in found.values()})
     write_section("conditional_coverage",
                   "Conditional coverage: unconditional vs conditional WGAN-GP on digits and MNIST",
-                  body, "python -m benchmarks.bench_conditional_coverage")
+                  body, "python -m benchmarks.bench_conditional_coverage",
+                  threads=f"{' and '.join(map(str, threads))} torch thread(s) and as many BLAS "
+                          "threads (the runs' own records)",
+                  check=(check_rows(), {"kind": "exact"}) if check else None)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(DATASETS))
     parser.add_argument("--digits-steps", type=int, default=None,
@@ -132,7 +158,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads")
     parser.add_argument("--section-only", action="store_true",
                         help="rewrite the docs section from the results found, without training")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not args.section_only:
         from threadpoolctl import threadpool_limits
 
@@ -145,6 +171,8 @@ def main() -> None:
                     continue
                 run(name, args.digits_steps if name == "digits" else args.mnist_steps, args.samples)
                 section()
+        section(check=True)
+        return
     section()
 
 

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._common import ROOT, markdown_table, write_section
+from ._common import ROOT, load_text, markdown_table, verdict, write_section
 
 # name -> (TrainConfig settings, data kind, warm-up steps, timed steps, quick timed steps)
 MODELS = {
@@ -167,6 +167,9 @@ def measure(name: str, processes: int, threads: int, timed: int, folder: Path) -
     return json.loads(out.read_text())
 
 
+DDP_FLAGS: dict = {}       # what the last ddp_summary found, for the check rows
+
+
 def ddp_summary(folder: Path) -> str:
     import torch
     out = folder / "ddp.json"
@@ -198,6 +201,7 @@ def ddp_summary(folder: Path) -> str:
         if isinstance(got, str):
             return f"fails: {got}"
         worst = max(float((torch.tensor(got[k]) - want[k]).abs().max()) for k in want)
+        DDP_FLAGS[f"loop_{mode}_passes"] = worst <= 1e-5
         return f"max weight difference {worst:.2g} ({'passes' if worst <= 1e-5 else 'FAILS'} atol 1e-5)"
 
     def penalty_line(mode):
@@ -208,12 +212,27 @@ def ddp_summary(folder: Path) -> str:
             parts.append(f"iteration {i + 1}: max gradient error {worst:.2g}")
         if got["error"]:
             parts.append(f"iteration {len(got['grads']) + 1}: {got['error']}")
+        DDP_FLAGS[f"penalty_{mode}_fails"] = bool(got["error"]) or any(
+            max(float((torch.tensor(g[k]) - want_grads[k]).abs().max()) for k in g) > 1e-5
+            for g in got["grads"])
         return "; ".join(parts)
 
     rows = [["explicit all-reduce (gankit)", loop_line("allreduce"), penalty_line("allreduce")],
             ["plain DDP wrap of G and D", loop_line("ddp"), penalty_line("ddp")]]
     return markdown_table(["scheme", "WGAN-GP loop, 2x16 vs 1x32, 10 steps",
                            "penalty-only backward (lazy regularisation), 2x8 vs 1x16"], rows)
+
+
+def check_rows() -> list[dict]:
+    """The equivalence test of the section's second table, on 2 processes (exact: pass/fail)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ddp_summary(Path(tmp))
+    return [{"row": "equivalence on 2 processes", "settings": {"steps": 10},
+             "values": dict(sorted(DDP_FLAGS.items()))}]
+
+
+CHECKS = {"distributed": check_rows}
+SCALING_TARGET = 0.8      # the issue's target for the conv models
 
 
 def main(argv=None) -> int:
@@ -245,7 +264,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
     load_before = os.getloadavg()
-    rows = []
+    rows, efficiencies = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name in names:
@@ -257,6 +276,7 @@ def main(argv=None) -> int:
             one = max(ones, key=lambda r: r["samples_per_s"])
             two = max(twos, key=lambda r: r["samples_per_s"])
             efficiency = two["samples_per_s"] / (2 * one["samples_per_s"])
+            efficiencies[name] = efficiency
             row = [DESCRIPTION[name], one["n_critic"], one["per_process_batch"],
                    f"{one['samples_per_s']:.0f}", f"{two['samples_per_s']:.0f}",
                    f"{100 * efficiency:.0f}%",
@@ -272,8 +292,11 @@ def main(argv=None) -> int:
     if args.with_threads:
         header.append("1 process, 2 threads (samples/s)")
     table = markdown_table(header, rows)
+    targets = "\n".join(verdict(f"scaling efficiency, {DESCRIPTION[n]}", 100 * e, 100 * SCALING_TARGET,
+                                fmt="{:.0f}", unit="%")
+                        for n, e in efficiencies.items() if n.startswith("conv"))
     body = f"""Weak scaling under `torchrun --standalone --nproc_per_node=2` (gloo), **one intra-op thread per
-process** (the machine line above shows the parent's setting). Each process keeps the
+process**. Each process keeps the
 per-process batch, so 2 processes train on twice the global batch. Samples/s counts real samples
 seen by the discriminator (n_critic x global batch x generator steps per second), timed after
 warm-up steps, best of {args.repeats} alternating runs; scaling efficiency is
@@ -286,6 +309,8 @@ No GPU was available to this session: there are no GPU figures, and the GPU path
 (all off) were not chosen by measurement.
 
 {table}
+
+{targets}
 """
     if ddp:
         body += f"""
@@ -305,7 +330,11 @@ made of the gradient penalty alone, as in lazy regularisation (StyleGAN2's R1 ev
     if args.no_write:
         print(body)
     else:
-        write_section("distributed", "Data parallel: 1 and 2 processes on this CPU", body, command)
+        write_section("distributed", "Data parallel: 1 and 2 processes on this CPU", body, command,
+                      threads="one intra-op thread per process (OMP_NUM_THREADS=1)"
+                              + (", and one process with 2 threads in the last column"
+                                 if args.with_threads else ""),
+                      check=(check_rows(), {"kind": "exact"}) if ddp else None)
     return 0
 
 

@@ -32,7 +32,8 @@ from gankit.models import DataSpec
 from gankit.training import build_module, prepare_data
 from gankit.training.ensemble import train_many
 
-from ._common import ROOT, markdown_table, write_section
+from ._common import (ROOT, command_line, markdown_table, one_thread, verdict, verdict_all,
+                      write_section)
 
 OUT = ROOT / "runs" / "bench_mode_collapse"
 
@@ -70,8 +71,10 @@ HEADER = ["data", "model", "modes captured", "high quality %", "reverse KL", "ma
 def timed(label: str, **kwargs):
     wall, cpu = time.perf_counter(), cpu_seconds()
     print(f"[{time.strftime('%H:%M:%S')}] {label}: load {load()}", file=sys.stderr, flush=True)
+    started = load()
     frame = run_mode_collapse(progress=True, **kwargs)
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    frame.attrs["load_start"] = started
     print(f"[{time.strftime('%H:%M:%S')}] {label}: {len(frame)} runs, {wall:.0f} s wall, {cpu:.0f} s CPU",
           file=sys.stderr, flush=True)
     return frame, wall, cpu
@@ -105,6 +108,60 @@ def speed_probe(model: str, conditional: bool, steps: int, members: int, loop_me
     return out
 
 
+def minibatch_cost(steps: int) -> dict:
+    """CPU ms per generator step with and without minibatch discrimination (blobs8, defaults)."""
+    from gankit.training.loop import training_loop
+
+    out = {"steps": steps, "models": {}}
+    for model in ("gan", "wgan-gp"):
+        costs = {}
+        for remedy in (None, "minibatch"):
+            config = TrainConfig(data="blobs8", model=model, remedy=remedy, steps=steps + 1,
+                                 progress=False, tensorboard=False, log_every=1).resolve("points")
+            train, _ = prepare_data(config)
+            module = build_module(config, DataSpec.of(train))
+            marks = {}
+            training_loop(module, train, config,
+                          on_step=lambda step, _l: marks.__setitem__(step, time.process_time()))
+            costs["minibatch" if remedy else "plain"] = (marks[steps + 1] - marks[1]) / steps * 1000
+        out["models"][row_label(model)] = costs
+    return out
+
+
+def schedule_text(frame, wall: float, workers: int) -> str:
+    """Where the grid's wall time goes: each model's ensemble (the unit a worker trains), the
+    longest-first schedule over the workers, and the rest (scoring, files, start-up)."""
+    units = frame.groupby("model", sort=False)["seconds"].sum()   # an ensemble's wall seconds
+    loads = [0.0] * max(1, workers)
+    for model, seconds in units.sort_values(ascending=False).items():
+        loads[loads.index(min(loads))] += seconds
+    train = frame.attrs.get("train_seconds", float("nan"))
+    return ("Where the wall time goes: the ensembles trained "
+            + ", ".join(f"{row_label(m)} {v:.0f} s" for m, v in units.items())
+            + f" (wall, in their worker); longest first on {workers} worker(s) that is "
+            + " and ".join(f"{v:.0f} s" for v in loads)
+            + f" of training per worker, against {units.sum() / max(1, workers):.0f} s if the work "
+            f"split evenly; training (worker start-up and the transfer of the weights included) took "
+            f"{train:.0f} s of the {wall:.0f} s wall, the rest is "
+            "start-up, scoring (mode metrics and the material's KMeans test on 10,000 samples per "
+            "run) and the files.")
+
+
+def check_rows() -> list[dict]:
+    """Seed 0 of each grid model on blobs8 at 200 steps, through `run_mode_collapse` (vectorised
+    ensembles of one run, one process, one thread)."""
+    frame = run_mode_collapse(modes=[8], models=["gan", "wgan-gp", "cwgan-gp"], seeds=[0],
+                              steps=200, out=None, report=False)
+    return [{"row": f"blobs8 {r['model']} seed 0", "settings": {"steps": 200},
+             "values": {"modes_captured": int(r["modes_captured"]), "hq": float(r["hq"]),
+                        "reverse_kl": float(r["reverse_kl"])}}
+            for _, r in frame.iterrows() if r.get("sampling", "raw") == "raw"]
+
+
+CHECK_TOLERANCE = {"kind": "exact"}
+CHECKS = {"mode_collapse": check_rows}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
@@ -117,10 +174,12 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes for the experiments (one torch thread each)")
     parser.add_argument("--long", type=int, default=0, help="also run cwgan-gp at this many steps")
+    parser.add_argument("--balance", type=int, default=0, metavar="N",
+                        help="also time the grid with --max-members N (ensembles cut to even pieces)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["grid", "speed", "remedies", "standard"])
     parser.add_argument("--quick", action="store_true", help="tiny budget, prints instead of writing docs")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    one_thread()
     steps = 3 if args.quick else (args.steps or DEFAULT_STEPS)
     seeds = 1 if args.quick else args.seeds
     started = load()
@@ -139,13 +198,36 @@ def main(argv=None):
             f"(`gankit experiment mode-collapse --seeds {seeds} --workers {args.workers} --out DIR`). "
             f"{args.workers} process(es), one torch thread each, vectorised ensembles (one per model: "
             f"{4 * seeds} runs). **Total {wall:.0f} s wall, "
-            f"{cpu:.0f} s CPU** (target: under 600 s wall); training {grid.attrs['train_seconds']:.0f} s "
-            f"wall of it. Mean ± std over seeds; material coverage is the reference material's own "
+            f"{cpu:.0f} s CPU**; training {grid.attrs['train_seconds']:.0f} s "
+            f"wall of it. Load average when it started: {grid.attrs.get('load_start', '?')}. "
+            "Mean ± std over seeds; material coverage is the reference material's own "
             f"test (one sample within 0.1 of a KMeans centre), shown beside the standard metrics only "
             f"to compare.\n\n" + markdown_table(HEADER, summary_rows(grid, False))
-            + "\n\nConditional WGAN-GP, the issue's target (every mode, >= 90% high quality): "
-            + "; ".join(f"{int(r['modes'])} modes: {r['modes_captured_mean']:.1f} captured, "
-                        f"{100 * r['hq_mean']:.1f}% HQ" for _, r in cw.iterrows()) + ".")
+            + "\n\n" + verdict(f"the {len(grid)}-run grid, wall seconds on this machine "
+                                 f"(`--workers {args.workers}`)", wall, 600, higher_is_better=False,
+                                 fmt="{:.0f}", unit=" s")
+            + "\n" + verdict_all(
+                "conditional WGAN-GP captures every mode with >= 90% high quality (mean over seeds)",
+                [(f"{int(r['modes'])} modes", r["modes_captured_mean"] >= r["modes"] and r["hq_mean"] >= 0.9,
+                  f"{r['modes_captured_mean']:.1f} captured, {100 * r['hq_mean']:.1f}% HQ")
+                 for _, r in cw.iterrows()])
+            + "\n\n" + schedule_text(grid, wall, args.workers))
+        if args.balance:
+            bal, bwall, bcpu = timed("grid balanced", modes=[4, 8, 16, 32],
+                                     models=["gan", "wgan-gp", "cwgan-gp"], seeds=seeds, steps=steps,
+                                     out=OUT / "grid_balanced", workers=args.workers,
+                                     max_members=args.balance)
+            parts.append(
+                f"#### The same grid with `--max-members {args.balance}`\n\n"
+                f"Ensembles of at most {args.balance} runs, so the {args.workers} workers get "
+                f"pieces of even size. **Total {bwall:.0f} s wall, {bcpu:.0f} s CPU** (same machine, "
+                f"right after the grid above; load average {bal.attrs.get('load_start', '?')} "
+                "at its start). Ensembles of another size round differently, so the rows are "
+                "statistically, not digit for digit, those above (docs/distributed.md).\n\n"
+                + markdown_table(HEADER, summary_rows(bal, False)) + "\n\n"
+                + verdict(f"the {len(bal)}-run grid with `--max-members {args.balance}`, wall seconds",
+                          bwall, 600, higher_is_better=False, fmt="{:.0f}", unit=" s")
+                + "\n\n" + schedule_text(bal, bwall, args.workers))
 
     if "speed" not in args.skip:
         probe_steps = 3 if args.quick else 30
@@ -191,10 +273,15 @@ def main(argv=None):
             text += (f" Minibatch discrimination (16 kernels of 8) at {args.minibatch} steps and one seed "
                      f"only: {len(mb)} runs, {wall:.0f} s wall, {cpu:.0f} s CPU.")
         else:
-            text += (" Minibatch discrimination is left out: at batch 256 its pairwise L1 tensor "
-                     "(256 x 256 x 16 x 8 per batch, three batches per critic step, twice "
-                     "differentiated under the penalty) costs about 0.4 s (GAN) and 1.1 s (WGAN-GP) "
-                     "of CPU per run-step, 100 times the plain networks (`--minibatch STEPS` adds it).")
+            cost = minibatch_cost(2 if args.quick else 5)
+            text += (" Minibatch discrimination is left out (`--minibatch STEPS` adds it): its "
+                     "pairwise L1 tensor (batch x batch x 16 kernels x 8, three batches per critic "
+                     "step, twice differentiated under the penalty) costs, measured now at gankit's "
+                     "defaults on blobs8 (CPU ms per generator step, one thread, "
+                     f"{cost['steps']} steps after one warm-up step): "
+                     + "; ".join(f"{m}: {c['minibatch']:.0f} ms against {c['plain']:.1f} ms plain "
+                                 f"({c['minibatch'] / c['plain']:.0f}x)" for m, c in cost["models"].items())
+                     + ".")
         parts.append(f"### Remedies (extra rows, reduced set)\n\n{text}\n\n" + markdown_table(HEADER, rows))
 
     if "standard" not in args.skip:
@@ -236,9 +323,10 @@ def main(argv=None):
         print(body)
     else:
         write_section("mode_collapse", "Mode collapse: 4/8/16/32 modes x 3 models x 5 seeds, remedies, "
-                      "ring8 and grid25", body,
-                      "python -m benchmarks.bench_mode_collapse" + (f" --workers {args.workers}" if args.workers > 1 else "")
-                      + (f" --long {args.long}" if args.long else ""))
+                      "ring8 and grid25", body, command_line("bench_mode_collapse", argv),
+                      threads=f"one torch thread per process; {args.workers} worker process(es) "
+                              "for the experiments",
+                      check=(check_rows(), CHECK_TOLERANCE))
     print(headline, file=sys.stderr)
 
 

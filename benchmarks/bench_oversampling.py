@@ -18,8 +18,9 @@
     python -m benchmarks.bench_oversampling [--tasks heart,wine] [--folds 5 --repeats 2]
         [--seeds 2] [--skip-cv] [--skip-fidelity] [--no-write]
 
-Per-task results are kept in runs/bench_oversampling/ (re-used unless --fresh), so a long run can
-be resumed.
+Per-task results are kept in runs/bench_oversampling/. Every run measures afresh by default;
+--reuse re-publishes the cached per-task results instead (to resume a long run), and the section
+then says which figures were re-used and when they were measured.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from gankit.experiments.oversampling_tasks import TASKS, load_task
 from gankit.oversampling import GANOverSampler
 from gankit.tabular_gan import DEFAULT_STEPS, TabularGAN
 
-from ._common import ROOT, write_section
+from ._common import ROOT, command_line, load_text, one_thread, verdict, verdict_count, write_section
 
 CACHE = ROOT / "runs" / "bench_oversampling"
 RUNNER = Path(__file__).resolve().parent / "_ctgan_runner.py"
@@ -50,10 +51,22 @@ CTGAN_PYTHON = os.environ.get("GANKIT_CTGAN_PYTHON", "/tmp/ctgan-venv/bin/python
 DEFAULT_TASKS = ("heart", "heart-rare", "breast-cancer", "wine", "digits")
 
 
-def cv_results(name: str, folds: int, repeats: int, fresh: bool) -> pd.DataFrame:
-    path = CACHE / f"cv_{name}_{folds}x{repeats}.csv"
-    if path.exists() and not fresh:
+REUSED: list[str] = []      # cached files this run re-published (--reuse), with their dates
+
+
+def _cached(path: Path, reuse: bool) -> pd.DataFrame | None:
+    if reuse and path.exists():
+        REUSED.append(f"`{path.relative_to(ROOT)}` (measured "
+                      f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(path.stat().st_mtime))})")
         return pd.read_csv(path)
+    return None
+
+
+def cv_results(name: str, folds: int, repeats: int, reuse: bool) -> pd.DataFrame:
+    path = CACHE / f"cv_{name}_{folds}x{repeats}.csv"
+    cached = _cached(path, reuse)
+    if cached is not None:
+        return cached
     task = load_task(name)
     t0 = time.perf_counter()
     df = evaluate_oversampling(task, folds=folds, repeats=repeats,
@@ -107,10 +120,11 @@ def gankit_fit(real: pd.DataFrame, discrete: list, seed: int, steps: int | None 
                                                       "steps": gan.steps_}
 
 
-def fidelity_rows(name: str, seeds: int, use_ctgan: bool, fresh: bool) -> pd.DataFrame:
+def fidelity_rows(name: str, seeds: int, use_ctgan: bool, reuse: bool) -> pd.DataFrame:
     path = CACHE / f"fidelity_{name}_{seeds}{'_ctgan' if use_ctgan else ''}.csv"
-    if path.exists() and not fresh:
-        return pd.read_csv(path)
+    cached = _cached(path, reuse)
+    if cached is not None:
+        return cached
     task = load_task(name)
     real = task.X[task.y == 1].reset_index(drop=True)
     discrete = list(task.discrete_columns)
@@ -192,6 +206,21 @@ def fidelity_markdown(fid: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def check_rows() -> list[dict]:
+    """gankit's TabularGAN on the heart task's minority rows, seed 0, 30 steps: the fidelity
+    distances of the section's second table (exact)."""
+    task = load_task("heart")
+    real = task.X[task.y == 1].reset_index(drop=True)
+    discrete = list(task.discrete_columns)
+    fake, _ = gankit_fit(real, discrete, 0, steps=30)
+    f, _ = fidelity(real, fake, discrete, seed=0)
+    return [{"row": "heart TabularGAN seed 0", "settings": {"steps": 30},
+             "values": {k: float(f[k]) for k in ("ks_mean", "tv_mean", "corr_diff", "c2st")}}]
+
+
+CHECKS = {"oversampling": check_rows}
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", default=",".join(DEFAULT_TASKS))
@@ -200,23 +229,25 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=int, default=2, help="seeds for the fidelity comparison")
     p.add_argument("--skip-cv", action="store_true")
     p.add_argument("--skip-fidelity", action="store_true")
-    p.add_argument("--fresh", action="store_true", help="ignore cached per-task results")
+    p.add_argument("--reuse", action="store_true",
+                   help="re-publish cached per-task results instead of measuring them again "
+                        "(the section names the re-used files and their dates)")
     p.add_argument("--no-write", action="store_true", help="print, do not edit docs/benchmarks.md")
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
+    one_thread()
     tasks = [t for t in args.tasks.split(",") if t]
     for t in tasks:
         if t not in TASKS:
             raise SystemExit(f"unknown task {t!r}; choose from {list(TASKS)}")
-    load_start = os.getloadavg()[0]
+    load_start = load_text()
     parts = []
     cv_rows, summary = [], None
     if not args.skip_cv:
-        cv_rows = [cv_results(t, args.folds, args.repeats, args.fresh) for t in tasks]
+        cv_rows = [cv_results(t, args.folds, args.repeats, args.reuse) for t in tasks]
         summary = summarise(pd.concat(cv_rows, ignore_index=True))
-        verdict = verdicts(summary)
-        wins = int(verdict["gan_ge_smote"].sum())
-        within = int(verdict["gan_within_1sd_of_none"].sum())
+        per_pair = verdicts(summary)
+        wins = int(per_pair["gan_ge_smote"].sum())
+        within = int(per_pair["gan_within_1sd_of_none"].sum())
         timing = heart_fit_resample_time()
         parts += [
             "### Minority F1 under repeated stratified k-fold",
@@ -235,16 +266,20 @@ def main(argv=None) -> None:
             "",
             cv_markdown(summary),
             "",
-            f"**Targets.** GAN minority F1 >= SMOTE's on {wins} of {len(verdict)} data-set/"
-            f"classifier pairs (target: at least half); GAN F1 within one standard deviation "
-            f"(of the no-oversampling F1 across folds) of no oversampling, or above it, on "
-            f"{within} of {len(verdict)} (target: all). "
-            f"`GANOverSampler().fit_resample` on the whole heart table ({timing['rows_in']} rows, "
-            f"{timing['rows_added']} generated): {timing['cpu_s']:.1f} CPU-s "
-            f"({timing['wall_s']:.1f} s wall; target < 30 CPU-s).",
+            "**Targets.**",
+            "",
+            verdict_count("GAN minority F1 >= SMOTE's, data-set/classifier pairs", wins,
+                          len(per_pair), (len(per_pair) + 1) // 2),
+            verdict_count("GAN F1 within one standard deviation (of the no-oversampling F1 across "
+                          "folds) of no oversampling, or above it", within, len(per_pair),
+                          len(per_pair)),
+            verdict(f"`GANOverSampler().fit_resample` on the whole heart table ({timing['rows_in']} "
+                    f"rows, {timing['rows_added']} generated), CPU seconds", timing["cpu_s"], 30,
+                    higher_is_better=False, fmt="{:.1f}", unit=" s")
+            + f" ({timing['wall_s']:.1f} s wall).",
             "",
             "Pairs where GAN oversampling is below no oversampling by more than one std: "
-            + (", ".join(f"{r.data}/{r.classifier}" for r in verdict.itertuples()
+            + (", ".join(f"{r.data}/{r.classifier}" for r in per_pair.itertuples()
                          if not r.gan_within_1sd_of_none) or "none") + ".",
             "",
             "<details><summary>Balanced accuracy and PR-AUC</summary>",
@@ -256,7 +291,7 @@ def main(argv=None) -> None:
         ]
     if not args.skip_fidelity:
         use_ctgan = ctgan_available()
-        fid = pd.concat([fidelity_rows(t, args.seeds, use_ctgan, args.fresh) for t in tasks],
+        fid = pd.concat([fidelity_rows(t, args.seeds, use_ctgan, args.reuse) for t in tasks],
                         ignore_index=True)
         note = ("CTGAN 0.12.1 ran from a separate virtual environment sharing this torch build "
                 "(pip would have replaced pandas 3 with pandas 2 in the project's environment)."
@@ -279,15 +314,20 @@ def main(argv=None) -> None:
             "",
         ]
     body = "\n".join(parts) + (
-        f"\nLoad average (1 min) {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
+        f"\nLoad average {load_start} at the start, {load_text()} at the "
         "end, on a shared 2-core machine: wall times are upper bounds; CPU seconds are the "
         "figures to compare.\n")
-    command = "python -m benchmarks.bench_oversampling " + " ".join(argv or sys.argv[1:])
+    if REUSED:
+        body += ("\n**Re-used, not measured by this run (--reuse):** " + ", ".join(REUSED)
+                 + ".\n")
+    command = command_line("bench_oversampling", argv)
     if args.no_write:
         print(body)
     else:
         write_section("oversampling", "GAN oversampling vs SMOTE, and fidelity vs CTGAN", body,
-                      command.strip())
+                      command, threads="one torch thread (gankit and CTGAN); scikit-learn's "
+                                       "classifiers at one BLAS thread",
+                      check=(check_rows(), {"kind": "exact"}))
         print(body)
 
 

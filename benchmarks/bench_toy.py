@@ -29,7 +29,8 @@ from gankit.nets.mlp import MLPDiscriminator, MLPGenerator
 from gankit.training import build_module, prepare_data
 from gankit.training.loop import training_loop
 
-from ._common import BASELINES, markdown_table, write_section
+from ._common import (BASELINES, load_text, markdown_table, one_thread, verdict, verdict_all,
+                      write_section)
 
 RECIPES = {
     "gan": dict(model="gan"),
@@ -93,6 +94,23 @@ def reference_d_steps_per_second(epochs: int = 20) -> dict[str, float]:
     return rates
 
 
+TARGET_HQ = 90.0          # % high quality, with every mode captured
+TARGET_SPEEDUP = 1.2      # gankit's D steps per second over the reference loop's
+
+
+def check_rows() -> list[dict]:
+    """ring8, seed 0, 300 steps, vanilla GAN and WGAN-GP at their default recipes (exact)."""
+    rows = []
+    for name in ("gan", "wgan-gp"):
+        r = quality("ring8", RECIPES[name], 0, 300)
+        rows.append({"row": f"ring8 {name} seed 0", "settings": {"steps": 300},
+                     "values": {"modes": r["modes"], "hq": r["hq"], "reverse_kl": r["rkl"]}})
+    return rows
+
+
+CHECKS = {"toy": check_rows}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
@@ -100,7 +118,8 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="runs trained in parallel processes")
     parser.add_argument("--quick", action="store_true", help="tiny budget, for a smoke test")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    one_thread()
+    load0 = load_text()
     steps = 50 if args.quick else args.steps
     seeds = 1 if args.quick else args.seeds
 
@@ -114,13 +133,14 @@ def main(argv=None):
                    for task in tasks}
         done = {task: future.result() for task, future in futures.items()}
 
-    rows = []
+    rows, summaries = [], {}
     for data in ("ring8", "grid25"):
         for name, recipe in RECIPES.items():
             runs = [done[(data, name, seed)] for seed in range(seeds) if (data, name, seed) in done]
             summary = {k: (np.mean([r[k] for r in runs]), np.std([r[k] for r in runs]))
                        for k in runs[0]}
             n_modes = 8 if data == "ring8" else 25
+            summaries[(data, name)] = (summary, n_modes)
             rows.append([data, name, f"{summary['modes'][0]:.1f} ± {summary['modes'][1]:.1f} / {n_modes}",
                          f"{summary['hq'][0]:.1f} ± {summary['hq'][1]:.1f}",
                          f"{summary['rkl'][0]:.3f} ± {summary['rkl'][1]:.3f}",
@@ -129,17 +149,32 @@ def main(argv=None):
         for label, modes, hq, rkl in PUBLISHED[data]:
             rows.append([data, label, f"{modes}", f"{hq}", f"{rkl}", "-", "GPU", "-"])
 
-    speed_rows = []
+    speed_rows, speed = [], {}
     for model, ref_name in (("gan", "vanilla"), ("wgan-gp", "wgan-gp")):
         # measured back to back so that both see the same load on the machine
         reference = reference_d_steps_per_second(5 if args.quick else 20)
         ours = gankit_d_steps_per_second(model, 200 if args.quick else 3000)
         ref = reference.get(ref_name)
+        speed[model] = ours / ref if ref else float("nan")
         speed_rows.append([model, f"{ours:.0f}", f"{ref:.0f}" if ref else "n/a",
                            f"{ours / ref:.2f}x" if ref else "n/a"])
         print(speed_rows[-1], flush=True)
 
+    quality_items = []
+    for data in ("ring8", "grid25"):
+        summary, k = summaries[(data, "wgan-gp")]
+        modes, hq = summary["modes"][0], summary["hq"][0]
+        quality_items.append((data, modes >= k and hq >= TARGET_HQ,
+                              f"{modes:.1f} / {k} modes, {hq:.1f}% high quality, "
+                              f"{summary['cpu_s'][0]:.0f} CPU s per run"))
+    targets = "\n".join(
+        [verdict_all(f"WGAN-GP at its default recipe captures every mode with >= {TARGET_HQ:.0f}% "
+                     "high quality (mean over seeds)", quality_items)]
+        + [verdict(f"{model}: gankit's D steps per second / the reference's, same networks, one "
+                   "thread", value, TARGET_SPEEDUP, fmt="{:.2f}", unit="x")
+           for model, value in speed.items()])
     body = (
+        f"Load average {load0} at the start, {load_text()} at the end. "
         f"Quality at the default recipe of each model ({seeds} seeds, mean ± std; CPU and wall "
         f"seconds per run, one thread each, {args.jobs} runs in parallel on a machine shared with "
         "other work, so wall seconds are inflated: CPU seconds are the figure to compare). Definitions: 2,500 samples, high quality = within 3 std of the nearest "
@@ -151,10 +186,16 @@ def main(argv=None):
         + "\n\nThroughput, discriminator steps per second, same networks (3x128 ReLU MLPs, "
         "latent 2, tanh output) and batch 128 as `../shared/baselines/seed_mog.py`:\n\n"
         + markdown_table(["model", "gankit D steps/s", "reference D steps/s", "speed-up"],
-                         speed_rows))
+                         speed_rows)
+        + "\n\nTargets (the quality target is the definition the mode-collapse experiment's issue "
+        "uses: every mode, >= 90% high quality; the reference speed-up target is 1.2x):\n\n"
+        + targets)
     if not args.quick:
         write_section("toy", "Core engine: toy mixtures (ring8, grid25) and loop throughput", body,
-                      f"python -m benchmarks.bench_toy --seeds {seeds} --jobs {args.jobs}")
+                      f"python -m benchmarks.bench_toy --seeds {seeds} --jobs {args.jobs}",
+                      threads=f"one torch thread per process, {args.jobs} runs in parallel; the "
+                              "reference loop with OMP_NUM_THREADS=1",
+                      check=(check_rows(), {"kind": "exact"}))
     else:
         print(body)
 

@@ -26,7 +26,7 @@ from gankit.gans import VARIANTS
 from gankit.training import train_run
 from gankit.config import TrainConfig
 
-from ._common import ROOT, markdown_table, write_section
+from ._common import ROOT, load_text, markdown_table, one_thread, write_section
 from .bench_remedies import pm
 
 OUT = ROOT / "runs" / "bench_variants"
@@ -80,17 +80,31 @@ def image_rows(quick: bool) -> list[list]:
     return rows
 
 
+def check_rows() -> list[dict]:
+    """ring8, seed 0, 200 steps, the four models (exact)."""
+    frame = run_mode_collapse(modes=[8], models=MODELS, data="ring8", seeds=[0], steps=200,
+                              out=None, report=False)
+    return [{"row": f"ring8 {r['model']} seed 0", "settings": {"steps": 200},
+             "values": {"modes_captured": int(r["modes_captured"]), "hq": float(r["hq"]),
+                        "reverse_kl": float(r["reverse_kl"])}}
+            for _, r in frame.iterrows() if r.get("sampling", "raw") == "raw"]
+
+
+CHECKS = {"variants": check_rows}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="a smoke run (2 seeds, 50 steps)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    one_thread()
+    load0 = load_text()
     seeds, steps = (2, 50) if args.quick else (args.seeds, args.steps)
     mixtures = mixture_rows(seeds, steps)
     images = image_rows(args.quick)
-    body = f"""One torch thread per process. Mixtures: {seeds} seeds per row, {steps} generator steps per
+    body = f"""Load average {load0} at the start, {load_text()} at the end. One torch thread per process. Mixtures: {seeds} seeds per row, {steps} generator steps per
 run, every other setting `gankit train`'s default for the model (points: Adam 1e-3 with linear
 decay for the BCE family, LSGAN and hinge; WGAN-GP's points recipe), mean ± std over seeds; CPU
 seconds per run include scoring (2,500 samples; high quality = within 3 std of a centre, PacGAN's
@@ -108,7 +122,9 @@ on each class's generated samples, averaged over the 10 classes.
 {markdown_table(["model", "steps", "FID (judge features)", "class accuracy %", "training CPU s"], images)}
 """
     write_section("variants", "GAN variants: LSGAN and hinge beside the vanilla GAN and WGAN-GP",
-                  body, "python -m benchmarks.bench_variants" + (" --quick" if args.quick else ""))
+                  body, "python -m benchmarks.bench_variants" + (" --quick" if args.quick else ""),
+                  threads="one torch thread (`threads=1` for the image runs)",
+                  check=(check_rows(), {"kind": "exact"}))
     return 0
 
 

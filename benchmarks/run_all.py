@@ -6,7 +6,8 @@ import sys
 import time
 
 BENCHMARKS = ("bench_toy", "bench_metrics", "bench_images", "bench_mode_collapse", "bench_remedies",
-              "bench_conditional_coverage", "bench_oversampling", "bench_distributed")
+              "bench_conditional_coverage", "bench_oversampling", "bench_distributed",
+              "bench_variants", "bench_threads", "bench_time_to_quality")
 
 
 def main() -> int:
