@@ -21,6 +21,7 @@ import yaml
 from .errors import GankitError
 
 NETS = ("auto", "mlp", "conv", "tabular")
+LABEL_INPUTS = ("embedding", "onehot")
 DEFAULT_STEPS = 8000           # generator steps on points and tables, unless steps/epochs say
 
 
@@ -97,6 +98,9 @@ class TrainConfig:
     gp_lambda: float | None = setting(None, "WGAN-GP: gradient-penalty weight",
                                       default_text="1 for points, 10 otherwise",
                                       group="variant settings")
+    gp_center: float = setting(1.0, "WGAN-GP: the gradient norm the penalty pulls towards; 0 "
+                               "penalises any slope (zero-centred, docs/mode_collapse_recipe.md)",
+                               group="variant settings")
     # networks
     latent_dim: int | None = setting(None, "latent dimension", default_text="8 (points, tables), "
                                      "100 (images)", group="networks")
@@ -108,6 +112,10 @@ class TrainConfig:
                                   default_text="--width", group="networks")
     embed_dim: int | None = setting(None, "label embedding width", default_text="the number of "
                                     "classes", group="networks")
+    label_input: str = setting("embedding", "how labels enter the MLP networks: a learned "
+                               "embedding (the material's) or a fixed one-hot vector (the "
+                               "conditional points recipe, docs/mode_collapse_recipe.md)",
+                               choices=LABEL_INPUTS, group="networks")
     # optimisation
     steps: int | None = setting(None, "generator steps", default_text=f"{DEFAULT_STEPS}; images "
                                 "500 (WGAN-GP) or 1000; or from --epochs")
@@ -128,6 +136,9 @@ class TrainConfig:
     n_critic: int | None = setting(None, "discriminator steps per generator step",
                                    default_text="by model: 2 (WGAN-GP points, images), 5 "
                                    "(WGAN-GP tables), 1 otherwise")
+    ema: float | None = setting(None, "keep an exponential moving average of the generator's "
+                                "weights with this decay (e.g. 0.99) and sample from it",
+                                default_text="off", group="training")
     lr_decay: str | None = setting(None, "learning-rate schedule: linear to 0 at the last step, "
                                    "or none", default_text="linear on points, none otherwise",
                                    choices=("none", "linear"))
@@ -206,6 +217,7 @@ class TrainConfig:
                 raise GankitError(f"{name.replace('_', '-')} must be positive, got {getattr(c, name)}")
         if c.lr_decay not in ("none", "linear"):
             raise GankitError(f"unknown lr-decay {c.lr_decay!r}; choose none or linear")
+        _check_recipe_settings(c)
         variant.check(c)
         check_options(c, variant)
         if c.steps is not None and (int(c.steps) != c.steps or c.steps < 1):
@@ -251,6 +263,26 @@ class TrainConfig:
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         return cls(**values)
+
+
+def _check_recipe_settings(c: TrainConfig) -> None:
+    """The settings of the conditional points recipe: generator EMA and one-hot labels."""
+    if c.ema == 0:
+        c.ema = None                  # 0 means off, recorded as off
+    if c.ema is not None:
+        if isinstance(c.ema, bool) or not isinstance(c.ema, (int, float)) or not 0 < c.ema < 1:
+            raise GankitError(f"ema is the decay of the generator's moving average, in [0, 1) "
+                              f"(0 or unset: off; e.g. 0.99), got {c.ema!r}")
+        c.ema = float(c.ema)
+    if c.label_input not in LABEL_INPUTS:
+        raise GankitError(f"unknown label-input {c.label_input!r}; choose embedding or onehot")
+    if c.label_input == "onehot":
+        if not c.conditional:
+            raise GankitError("--label-input onehot says how labels enter the networks; this run "
+                              "is unconditional: add --conditional or drop --label-input")
+        if c.net != "mlp":
+            raise GankitError(f"--label-input onehot is for the MLP networks (points); the {c.net} "
+                              "networks embed labels: drop --label-input")
 
 
 def check_device(device: str) -> None:

@@ -1,7 +1,8 @@
 """From settings and data shape to networks: the one place that picks a family.
 
-`GANModule` holds the generator, the discriminator and the data scaling, and is what
-checkpoints store. `DataSpec` is what networks need to know about the data; it is saved in
+`GANModule` holds the generator, the discriminator, the data scaling and, with `--ema`, the
+moving average of the generator's weights that samples are drawn from; it is what checkpoints
+store. `DataSpec` is what networks need to know about the data; it is saved in
 the run's config so that a model can be rebuilt without its data.
 """
 from __future__ import annotations
@@ -40,15 +41,24 @@ class DataSpec:
 
 
 class GANModule(nn.Module):
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, scaler: Standardizer | None):
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, scaler: Standardizer | None,
+                 generator_ema: nn.Module | None = None):
         super().__init__()
         self.generator = generator
         self.discriminator = discriminator
         self.scaler = scaler
+        # the average of the generator's weights (gankit.training.ema); a submodule, so
+        # checkpoints carry it and a resumed run continues the same average
+        self.generator_ema = generator_ema
 
     @property
     def num_classes(self) -> int:
         return self.generator.num_classes
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator samples are drawn from: the weight average when the run keeps one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
 
     def generator_of(self, n: int) -> torch.Tensor | None:
         """Which generator makes each of n samples of `sample` (None with a single generator)."""
@@ -60,20 +70,21 @@ class GANModule(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, y=None, rng: torch.Generator | None = None, batch_size: int = 4096):
         """n samples in data units (eval mode, so BatchNorm uses its running statistics)."""
-        device = next(self.generator.parameters()).device
+        generator = self.sampler
+        device = next(generator.parameters()).device
         labels = balanced_labels(n, self.num_classes, y, device)
-        was_training = self.generator.training
-        self.generator.eval()
+        was_training = generator.training
+        generator.eval()
         try:
             out = []
             for start in range(0, n, batch_size):
                 stop = min(n, start + batch_size)
-                z = torch.randn(stop - start, self.generator.latent_dim, generator=rng,
+                z = torch.randn(stop - start, generator.latent_dim, generator=rng,
                                 device=device)
-                x = self.generator(z, None if labels is None else labels[start:stop])
+                x = generator(z, None if labels is None else labels[start:stop])
                 out.append(self.scaler.inverse(x) if self.scaler is not None else x)
         finally:
-            self.generator.train(was_training)
+            generator.train(was_training)
         return torch.cat(out), labels
 
 
@@ -111,14 +122,18 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
     generator = variant.build_generators(config, lambda: build.generator(config, spec, classes))
     discriminator = variant.build_discriminator(config, spec, classes)
     scaler = Standardizer(spec.sample_shape[0]) if config.net == "mlp" else None
-    return GANModule(generator, discriminator, scaler)
+    average = None
+    if getattr(config, "ema", None):
+        from .training.ema import average_of
+        average = average_of(generator)
+    return GANModule(generator, discriminator, scaler, average)
 
 
 # the settings that decide what the networks are; with the data spec and fingerprint they say
 # what a checkpoint belongs to
 NETWORK_SETTINGS = ("model", "net", "conditional", "remedy", "pac", "minibatch_features",
                     "minibatch_kernel_dim", "generators", "latent_dim", "hidden", "depth", "width",
-                    "d_width", "embed_dim", "code_dim", "spectral_norm")
+                    "d_width", "embed_dim", "code_dim", "spectral_norm", "label_input", "ema")
 
 
 def checkpoint_identity(config: TrainConfig, spec: DataSpec, data_fingerprint: str | None) -> dict:

@@ -206,7 +206,7 @@ def proposal_functions(module, variant, calibration: Calibration | None, label: 
     """(propose(m, labels=None) -> (x, labels), logit(x, labels)) for a GANModule, in the
     networks' own (standardised) units, all proposals of class `label` for conditional models;
     logit is calibrated when a calibration is given, else the raw realness score."""
-    generator, discriminator = module.generator, module.discriminator
+    generator, discriminator = module.sampler, module.discriminator
     device = next(generator.parameters()).device
 
     @torch.no_grad()

@@ -60,3 +60,20 @@ def test_wasserstein_losses_have_the_right_signs():
 def test_negative_penalty_weight_is_refused():
     with pytest.raises(GankitError, match=">= 0"):
         WGANGP(gp_lambda=-1)
+
+
+def test_zero_centred_penalty_of_a_linear_critic_is_its_squared_slope():
+    # gp_center=0 penalises any slope: (|w| - 0)^2 = 25 for w = (3, 4)
+    real, fake = torch.randn(32, 2), torch.randn(32, 2)
+    variant = WGANGP(gp_lambda=1.0, gp_center=0.0)
+    _, logs = variant.discriminator_loss(Linear([3.0, 4.0]), real, fake,
+                                         ctx=None)
+    assert logs["gradient_penalty"].item() == pytest.approx(25.0)
+    _, logs = WGANGP(gp_lambda=1.0).discriminator_loss(Linear([3.0, 4.0]), real, fake)
+    assert logs["gradient_penalty"].item() == pytest.approx(16.0)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("inf"), float("nan")])
+def test_bad_penalty_centre_is_refused(bad):
+    with pytest.raises(GankitError, match="gp-center"):
+        WGANGP(gp_center=bad)

@@ -39,3 +39,13 @@ def test_minibatch_groups_compare_only_within_a_group():
     # groups (0, 0) and (5, 5): each sample sees one identical partner -> closeness 1
     x = torch.tensor([[0.0, 0.0], [0.0, 0.0], [5.0, 0.0], [5.0, 0.0]])
     assert torch.allclose(layer(x)[:, 2], torch.ones(4))
+
+
+def test_onehot_labels_are_appended_without_weights():
+    from gankit.nets.layers import LabelConcat
+    layer = LabelConcat(3, onehot=True)
+    out = layer(torch.zeros(2, 2), torch.tensor([0, 2]))
+    assert out.tolist() == [[0, 0, 1, 0, 0], [0, 0, 0, 0, 1]]
+    assert not list(layer.parameters()) and layer.embed_dim == 3
+    with pytest.raises(GankitError, match="drop --embed-dim"):
+        LabelConcat(3, embed_dim=5, onehot=True)

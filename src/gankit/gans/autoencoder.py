@@ -50,4 +50,5 @@ class AutoencoderVariant(Variant):
         code_dim = config.code_dim or max(2 if config.pull_away else 1, features // 2)
         depth = config.depth if config.net == "mlp" else 2
         return MLPAutoencoderDiscriminator(features, config.hidden, depth, code_dim, classes,
-                                           config.embed_dim, energy=cls.energy)
+                                           config.embed_dim, energy=cls.energy,
+                                           onehot=getattr(config, "label_input", "") == "onehot")

@@ -58,12 +58,19 @@ class WGANGP(Variant):
     # the conditional critic passes 97% judged accuracy on digits after 350-450 steps
     # (docs/benchmarks.md, "Figures behind the defaults")
     image_steps = 500
-    own_settings = ("gp_lambda",)
+    own_settings = ("gp_lambda", "gp_center")
 
-    def __init__(self, gp_lambda: float = 10.0):
+    def __init__(self, gp_lambda: float = 10.0, gp_center: float = 1.0):
         if not gp_lambda >= 0:
             raise GankitError(f"gradient penalty weight must be >= 0, got {gp_lambda}")
+        if isinstance(gp_center, bool) or not 0 <= gp_center < float("inf"):
+            raise GankitError(f"gp-center is the gradient norm the penalty pulls towards, a finite "
+                              f"number >= 0 (1: Gulrajani et al.; 0: zero-centred), got {gp_center}")
         self.gp_lambda = float(gp_lambda)
+        # 1 is the paper's two-sided penalty. 0 penalises any slope between real and generated
+        # points: on conditional points it keeps samples spread inside each mode
+        # (docs/mode_collapse_recipe.md)
+        self.gp_center = float(gp_center)
 
     @classmethod
     def defaults(cls, net):
@@ -85,11 +92,11 @@ class WGANGP(Variant):
 
     @classmethod
     def from_config(cls, config):
-        return cls(config.gp_lambda)
+        return cls(config.gp_lambda, getattr(config, "gp_center", 1.0))
 
     @classmethod
     def ensemble_settings(cls, config):
-        return (config.gp_lambda,)
+        return (config.gp_lambda, getattr(config, "gp_center", 1.0))
 
     @classmethod
     def experiment_rows(cls):
@@ -105,7 +112,8 @@ class WGANGP(Variant):
         if self.gp_lambda:
             weights = ctx.penalty_weights(real) if ctx.penalty_weights is not None else None
             penalty = gradient_penalty(ctx.penalty_critic or critic, real, fake, y_real, ctx.rng,
-                                       shard=ctx.shard, weights=weights, reduce=ctx.reduce)
+                                       target=self.gp_center, shard=ctx.shard, weights=weights,
+                                       reduce=ctx.reduce)
         else:
             penalty = torch.zeros_like(real_scores)
         loss = fake_scores - real_scores + self.gp_lambda * penalty

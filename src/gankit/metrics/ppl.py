@@ -254,7 +254,7 @@ def ppl_of_module(module, n_samples: int = 10_000, epsilon: float = 1e-4, space:
 
     if space not in ("auto", "raw", "features"):
         raise GankitError(f"space must be 'auto', 'raw' or 'features', got {space!r}")
-    generator = module.generator
+    generator = getattr(module, "sampler", module.generator)
     images = len(tuple(generator.sample_shape)) == 3
     if space == "raw" and extractor is not None:
         raise GankitError("an extractor was given with space='raw'; pass space='features' to use it, "

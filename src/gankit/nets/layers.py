@@ -10,17 +10,32 @@ from ..errors import GankitError
 
 
 class LabelConcat(nn.Module):
-    """Appends a learned label embedding to flat inputs, as the reference material does."""
+    """Appends the label to flat inputs: a learned embedding, as the reference material does,
+    or (onehot=True) a fixed one-hot vector.
 
-    def __init__(self, num_classes: int, embed_dim: int | None = None):
+    The embedding starts N(0, 1) in K dimensions, a vector of norm ~sqrt(K) beside 2-D points
+    whose modes span a few hundredths of the scaled plane; one-hot labels have norm 1 and no
+    weights, which keeps conditional WGAN-GP on points from collapsing inside each mode
+    (docs/mode_collapse_recipe.md)."""
+
+    def __init__(self, num_classes: int, embed_dim: int | None = None, onehot: bool = False):
         super().__init__()
         self.num_classes = num_classes
-        self.embed_dim = embed_dim or num_classes
-        self.embedding = nn.Embedding(num_classes, self.embed_dim)
+        self.onehot = bool(onehot)
+        if self.onehot:
+            if embed_dim and embed_dim != num_classes:
+                raise GankitError(f"one-hot labels are {num_classes} wide (the classes); drop "
+                                  f"--embed-dim {embed_dim} or use --label-input embedding")
+            self.embed_dim = num_classes
+        else:
+            self.embed_dim = embed_dim or num_classes
+            self.embedding = nn.Embedding(num_classes, self.embed_dim)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
             raise GankitError("this network is conditional: pass labels y (0..K-1)")
+        if self.onehot:
+            return torch.cat([x, nn.functional.one_hot(y, self.num_classes).to(x.dtype)], dim=1)
         return torch.cat([x, self.embedding(y)], dim=1)
 
 

@@ -2,7 +2,8 @@
 
 Both follow the one interface the training loop relies on: `generator(z, y=None) -> x` with
 `latent_dim`, `num_classes`, `sample_shape`; `discriminator(x, y=None) -> scores (B/pac, 1)`.
-Conditioning concatenates a label embedding to the input, as in the reference material.
+Conditioning concatenates a label embedding to the input, as in the reference material, or a
+one-hot label (onehot=True, `--label-input onehot`).
 `MLPAutoencoderDiscriminator` is the energy-based discriminator of EBGAN and BEGAN: its score is
 a reconstruction error, (B, 1) like the others.
 """
@@ -27,11 +28,11 @@ def _hidden_stack(in_features: int, hidden: int, depth: int, activation: str) ->
 class MLPGenerator(nn.Module):
     def __init__(self, latent_dim: int, out_features: int, hidden: int = 128, depth: int = 3,
                  num_classes: int = 0, embed_dim: int | None = None, activation: str = "relu",
-                 output: str = "linear"):
+                 output: str = "linear", onehot: bool = False):
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.sample_shape = (out_features,)
-        self.condition = LabelConcat(num_classes, embed_dim) if num_classes else None
+        self.condition = LabelConcat(num_classes, embed_dim, onehot) if num_classes else None
         in_features = latent_dim + (self.condition.embed_dim if num_classes else 0)
         self.body = _hidden_stack(in_features, hidden, depth, activation)
         self.head = nn.Linear(hidden, out_features)
@@ -46,10 +47,11 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     def __init__(self, in_features: int, hidden: int = 128, depth: int = 3, num_classes: int = 0,
                  embed_dim: int | None = None, activation: str = "leaky_relu", pac: int = 1,
-                 minibatch_features: int = 0, minibatch_kernel_dim: int = 8, outputs: int = 1):
+                 minibatch_features: int = 0, minibatch_kernel_dim: int = 8, outputs: int = 1,
+                 onehot: bool = False):
         super().__init__()
         self.num_classes, self.pac = num_classes, pac
-        self.condition = LabelConcat(num_classes, embed_dim) if num_classes else None
+        self.condition = LabelConcat(num_classes, embed_dim, onehot) if num_classes else None
         width = in_features + (self.condition.embed_dim if num_classes else 0)
         self.body = _hidden_stack(width * pac, hidden, depth, activation)
         self.minibatch = (MinibatchDiscrimination(hidden, minibatch_features, minibatch_kernel_dim)
@@ -75,10 +77,10 @@ class MLPAutoencoderDiscriminator(AutoencoderEnergy):
 
     def __init__(self, in_features: int, hidden: int = 128, depth: int = 3, code_dim: int = 32,
                  num_classes: int = 0, embed_dim: int | None = None, energy: str = "l2",
-                 activation: str = "leaky_relu"):
+                 activation: str = "leaky_relu", onehot: bool = False):
         super().__init__(energy)
         self.num_classes = num_classes
-        self.condition = LabelConcat(num_classes, embed_dim) if num_classes else None
+        self.condition = LabelConcat(num_classes, embed_dim, onehot) if num_classes else None
         extra = self.condition.embed_dim if num_classes else 0
         encoder_depth = max(1, depth // 2 + depth % 2)
         self.encoder = nn.Sequential(_hidden_stack(in_features + extra, hidden, encoder_depth, activation),

@@ -65,8 +65,10 @@ def vectorisable(config: TrainConfig) -> bool:
     """Whether `train_ensemble` can train this member: MLP networks without spectral
     normalisation or look-ahead, of a variant whose losses the ensembles can reduce per member
     (`Variant.vectorisable`); the others train with the loop."""
+    # the generator average (--ema) and one-hot labels are kept by the loop's networks only
     return (config.net == "mlp" and config.variant().vectorisable and not config.unroll
-            and not config.spectral_norm)
+            and not config.spectral_norm and not getattr(config, "ema", None)
+            and getattr(config, "label_input", "embedding") == "embedding")
 
 
 def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:

@@ -28,6 +28,7 @@ from ..data.dataset import Dataset
 from ..errors import GankitError, TrainingDiverged
 from ..models import GANModule
 from ..gans import LossContext, variant_for
+from .ema import update_average
 from .checkpoint import (check_finite_state, check_identity, checkpoint_path, list_checkpoints,
                          load_checkpoint, prune_checkpoints, restore, save_checkpoint)
 from .run_writer import RunWriter
@@ -252,6 +253,8 @@ class _Step:
                 g_loss, g_logs = self.variant.generator_loss(self.critic, self.fast_generator(z, labels),
                                                              labels, self.ctx)
         self.update(optimizers["g"], g_loss, generator)
+        if self.module.generator_ema is not None:
+            update_average(self.module.generator_ema, generator, config.ema, step)
         logs = {**d_logs, **g_logs}
         # state kept between steps (BEGAN's k_t)
         logs.update(self.variant.end_step(discriminator, logs, average=self.average))

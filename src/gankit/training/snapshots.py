@@ -78,7 +78,7 @@ class Snapshots:
 
     @torch.no_grad()
     def _draw(self, module: GANModule, path, step: int) -> None:
-        generator = module.generator
+        generator = module.sampler
         was_training = generator.training
         generator.eval()
         try:
