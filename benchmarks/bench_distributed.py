@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._common import ROOT, load_text, markdown_table, verdict, write_section
+from ._common import ROOT, markdown_table, verdict, write_section
 
 # name -> (TrainConfig settings, data kind, warm-up steps, timed steps, quick timed steps)
 MODELS = {
@@ -181,7 +181,7 @@ def ddp_summary(folder: Path) -> str:
     from gankit.nets.mlp import MLPDiscriminator
     from gankit.gans.wgan_gp import gradient_penalty
     from gankit.training import build_module, prepare_data
-    from gankit.training.loop import Execution, training_loop
+    from gankit.training.loop import training_loop
     config = TrainConfig(data="ring8", model="wgan-gp", n_critic=2, steps=10, batch_size=32,
                          hidden=64, n_samples=2000, progress=False, tensorboard=False,
                          log_every=5).resolve("points")

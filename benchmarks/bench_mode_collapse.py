@@ -20,10 +20,8 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
 
 from gankit.config import TrainConfig
 from gankit.experiments.mode_collapse import DEFAULT_STEPS, cpu_seconds, row_label, run_mode_collapse

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from gankit.experiments.oversampling import evaluate_oversampling, summarise, verdicts
 from gankit.experiments.oversampling_fidelity import fidelity

@@ -17,8 +17,6 @@ import argparse
 import sys
 import time
 
-import torch
-
 from gankit.evaluate import run_evaluation, Progress
 from gankit.experiments.mode_collapse import cpu_seconds, run_mode_collapse
 from gankit.experiments.mode_collapse_outputs import summarise
