@@ -22,7 +22,7 @@ import time
 
 from gankit.experiments.mode_collapse import cpu_seconds, run_mode_collapse
 
-from ._common import (COMMIT_AT_START, ROOT, load_text, markdown_table, one_thread, verdict_all,
+from ._common import (COMMIT_AT_START, ROOT, _git, load_text, markdown_table, one_thread, verdict_all,
                       write_section)
 
 OUT = ROOT / "runs" / "bench_points_recipe"
@@ -33,6 +33,18 @@ ROWS = {
     "default-2000": ("default, 2,000 steps", 2000, {}),
     "recipe": ("recipe, 2,000 steps", 2000, RECIPE),
 }
+# the recipe less one of its pieces (or with one more), on the first ABLATION_SEEDS seeds: what
+# each piece is worth in gankit itself
+ABLATIONS = {
+    "no-ema": ("recipe without the weight average", 2000, {**RECIPE, "ema": None}),
+    "gp-center-1": ("recipe, penalty centred at 1", 2000, {**RECIPE, "gp_center": 1.0}),
+    "embedding": ("recipe, learned label embedding", 2000, {**RECIPE, "label_input": "embedding"}),
+    "lr-1e-3": ("recipe at lr 1e-3", 2000, {**RECIPE, "lr_g": 1e-3, "lr_d": 1e-3}),
+    "latent-16": ("recipe, latent 16", 2000, {**RECIPE, "latent_dim": 16}),
+    "latent-32": ("recipe, latent 32", 2000, {**RECIPE, "latent_dim": 32}),
+}
+ABLATION_SEEDS = 3
+ALL_ROWS = {**ROWS, **ABLATIONS}
 # issue 14's targets for conditional WGAN-GP on every seed
 HQ_TARGET = 0.95
 SPREAD_RANGE = (0.85, 1.15)
@@ -46,7 +58,7 @@ def log(*args):
 
 def measure(row: str, modes: int, seeds: list[int], steps_scale: float = 1.0) -> list[dict]:
     """One row on blobs<modes>: a record per seed (scores, CPU seconds per run)."""
-    _, steps, settings = ROWS[row]
+    _, steps, settings = ALL_ROWS[row]
     steps = max(1, int(steps * steps_scale))
     cpu0 = cpu_seconds()
     frame = run_mode_collapse(modes=[modes], models=["cwgan-gp"], data="blobs", seeds=seeds,
@@ -54,7 +66,8 @@ def measure(row: str, modes: int, seeds: list[int], steps_scale: float = 1.0) ->
     per_run = (cpu_seconds() - cpu0) / max(1, len(frame))
     records = []
     for _, r in frame.iterrows():
-        records.append({"row": row, "data": f"blobs{modes}", "modes": modes, "seed": int(r["seed"]),
+        records.append({"row": row, "settings": _settings_record(row),
+                        "data": f"blobs{modes}", "modes": modes, "seed": int(r["seed"]),
                         "steps": steps, "cpu_s": per_run, "status": r["status"],
                         **{k: float(r[k]) for k in ("modes_captured", "hq", "reverse_kl",
                                                     "spread_mean", "spread_worst", "offset_mean",
@@ -65,17 +78,32 @@ def measure(row: str, modes: int, seeds: list[int], steps_scale: float = 1.0) ->
     return records
 
 
+def _source_tree() -> str:
+    """The git tree of src/ measured (with "-dirty" and the diff's hash when edited)."""
+    tree = _git("rev-parse", "HEAD:src").strip() or "unknown"
+    dirty = COMMIT_AT_START.partition("-dirty")[2]
+    return tree + (f"-dirty{dirty}" if dirty else "")
+
+
 def _cache(seeds, modes, quick) -> tuple:
-    """Records already measured at this commit with these arguments (a run that was stopped
-    continues where it stopped)."""
-    path = OUT / "records.json"
-    key = {"commit": COMMIT_AT_START, "seeds": seeds, "modes": modes, "quick": quick}
+    """Records already measured of the same gankit source with these arguments (a run that was
+    stopped continues where it stopped; rows whose settings changed are measured again)."""
+    # a smoke run keeps its own file, so it never replaces a full run's records
+    path = OUT / ("records-quick.json" if quick else "records.json")
+    key = {"src": _source_tree(), "seeds": seeds, "modes": modes, "quick": quick}
     saved = json.loads(path.read_text()) if path.exists() else {}
-    return path, key, (saved.get("records", []) if saved.get("key") == key else [])
+    records = saved.get("records", []) if saved.get("key") == key else []
+    return path, key, [r for r in records if r["row"] in ALL_ROWS
+                       and r.get("settings") == _settings_record(r["row"])]
+
+
+def _settings_record(row: str) -> dict:
+    _, steps, settings = ALL_ROWS[row]
+    return json.loads(json.dumps({"steps": steps, **settings}))
 
 
 def per_seed_table(records: list[dict]) -> str:
-    rows = [[r["data"], ROWS[r["row"]][0], r["seed"], f"{r['modes_captured']:.0f}/{r['modes']}",
+    rows = [[r["data"], ALL_ROWS[r["row"]][0], r["seed"], f"{r['modes_captured']:.0f}/{r['modes']}",
              f"{100 * r['hq']:.1f}", f"{r['reverse_kl']:.3f}",
              f"{r['spread_mean']:.2f} / {r['spread_worst']:.2f}",
              f"{r['offset_mean']:.2f} / {r['offset_worst']:.2f}",
@@ -85,16 +113,16 @@ def per_seed_table(records: list[dict]) -> str:
                            "C2ST / floor", "CPU s/run"], rows)
 
 
-def summary_table(records: list[dict]) -> str:
+def summary_table(records: list[dict], rows_shown=ROWS) -> str:
     rows = []
     for data in sorted({r["data"] for r in records}, key=lambda d: int(d[5:])):
-        for row in ROWS:
+        for row in rows_shown:
             rs = [r for r in records if r["data"] == data and r["row"] == row]
             if not rs:
                 continue
             k = rs[0]["modes"]
             every = sum(r["modes_captured"] == k for r in rs)
-            rows.append([data, ROWS[row][0], f"{every}/{len(rs)}",
+            rows.append([data, ALL_ROWS[row][0], f"{every}/{len(rs)}",
                          f"{100 * min(r['hq'] for r in rs):.1f}",
                          f"{min(r['spread_mean'] for r in rs):.2f}-{max(r['spread_mean'] for r in rs):.2f}",
                          f"{max(r['offset_mean'] for r in rs):.2f}",
@@ -128,7 +156,7 @@ def verdicts(records: list[dict], row: str) -> list[str]:
                           lambda r: f"{r['offset_mean']:.2f}")),
         verdict_all(f"({name}) C2ST accuracy within {C2ST_MARGIN} of its floor",
                     items(lambda r: r["c2st"] - r["c2st_floor"] <= C2ST_MARGIN,
-                          lambda r: f"+{r['c2st'] - r['c2st_floor']:.3f}")),
+                          lambda r: f"{r['c2st'] - r['c2st_floor']:+.3f}")),
     ]
 
 
@@ -165,11 +193,20 @@ def main(argv=None) -> int:
                 continue
             records += measure(row, k, seeds, 0.05 if args.quick else 1.0)
             path.write_text(json.dumps({"key": key, "records": records}, indent=1))
+    for k in modes:
+        for row in ABLATIONS:
+            if args.quick or any(r["row"] == row and r["modes"] == k for r in records):
+                continue
+            records += measure(row, k, seeds[:ABLATION_SEEDS])
+            path.write_text(json.dumps({"key": key, "records": records}, indent=1))
     if args.quick:
         print(per_seed_table(records))
         return 0
     bad = [r for r in records if r["status"] != "ok" or not math.isfinite(r["hq"])]
     lines = [line for row in ("recipe", "default-1000") for line in verdicts(records, row)]
+    main_records = [r for r in records if r["row"] in ROWS]
+    ablated = [r for r in records if r["row"] in ABLATIONS]
+    recipe_first = [r for r in records if r["row"] == "recipe" and r["seed"] < ABLATION_SEEDS]
     body = f"""Load average {load0} at the start, {load_text()} at the end (the machine was shared
 with other jobs, so CPU seconds, not wall time, are the cost). One torch thread. Conditional
 WGAN-GP (`gankit experiment mode-collapse` row `cwgan-gp`) on blobs{', '.join(map(str, modes))},
@@ -186,15 +223,20 @@ beside its floor (two real samples). With 2,500 samples, perfect samples read sp
 0.73-1.08 and mean offset 0.07-0.14 std on blobs8-32 (the metrics' own noise). CPU s/run:
 training and scoring, per run. {len(bad)} run(s) diverged or failed.
 
-{summary_table(records)}
+{summary_table(main_records)}
 
 Targets (issue 14, conditional WGAN-GP, judged on every seed of every mixture):
 
 {chr(10).join(lines)}
 
+What each piece of the recipe is worth, and the latent-dimension sweep: the recipe less one
+piece, at the default learning rate, or with a wider latent space (the recipe's is 8), seeds 0-{ABLATION_SEEDS - 1}, beside the recipe's own first {ABLATION_SEEDS} seeds:
+
+{summary_table(recipe_first + ablated, {"recipe": None, **ABLATIONS})}
+
 Per seed:
 
-{per_seed_table(records)}
+{per_seed_table(main_records + ablated)}
 """
     write_section("points_recipe", "Conditional points recipe: one-hot labels, zero-centred "
                   "penalty, generator EMA", body,
