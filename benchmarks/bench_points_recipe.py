@@ -8,7 +8,7 @@ and at the recipe's (2,000 steps), and the recipe (`--label-input onehot --gp-ce
 it (2,500 samples: modes, high-quality share, reverse KL, per-mode spread and offset, C2ST
 against held-out points with its real-vs-real floor).
 
-    python -m benchmarks.bench_points_recipe [--seeds 5] [--modes 8 16 32] [--quick]
+    python -m benchmarks.bench_points_recipe [--seeds 5] [--modes 8 16 32] [--quick] [--continue]
 
 Writes docs/benchmarks.md, section "points_recipe"; raw rows in runs/bench_points_recipe/.
 """
@@ -21,12 +21,13 @@ import sys
 import time
 
 from gankit.experiments.mode_collapse import cpu_seconds, run_mode_collapse
+from gankit.gans.wgan_gp import POINTS_RECIPE
 
 from ._common import (COMMIT_AT_START, ROOT, _git, load_text, markdown_table, one_thread, verdict_all,
                       write_section)
 
 OUT = ROOT / "runs" / "bench_points_recipe"
-RECIPE = {"label_input": "onehot", "gp_center": 0.0, "lr_g": 3e-4, "lr_d": 3e-4, "ema": 0.99}
+RECIPE = POINTS_RECIPE
 # row name -> (how tables name it, generator steps, settings beside the model's defaults)
 ROWS = {
     "default-1000": ("default, 1,000 steps", 1000, {}),
@@ -180,6 +181,9 @@ def main(argv=None) -> int:
     parser.add_argument("--modes", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run (2 seeds, blobs8, a twentieth of the steps; no document)")
+    parser.add_argument("--continue", dest="resume", action="store_true",
+                        help="keep the rows a stopped run of the same gankit source and arguments "
+                             "already measured (default: measure every row afresh)")
     args = parser.parse_args(argv)
     one_thread()
     load0 = load_text()
@@ -187,6 +191,9 @@ def main(argv=None) -> int:
     modes = [8] if args.quick else args.modes
     OUT.mkdir(parents=True, exist_ok=True)
     path, key, records = _cache(seeds, modes, args.quick)
+    if not args.resume:
+        records = []
+    kept = len(records)
     for k in modes:
         for row in ROWS:
             if any(r["row"] == row and r["modes"] == k for r in records):
@@ -207,6 +214,8 @@ def main(argv=None) -> int:
     main_records = [r for r in records if r["row"] in ROWS]
     ablated = [r for r in records if r["row"] in ABLATIONS]
     recipe_first = [r for r in records if r["row"] == "recipe" and r["seed"] < ABLATION_SEEDS]
+    kept_text = (f" {kept} of the {len(records)} runs were kept from a stopped run of the same "
+                 "gankit source (--continue)." if kept else "")
     body = f"""Load average {load0} at the start, {load_text()} at the end (the machine was shared
 with other jobs, so CPU seconds, not wall time, are the cost). One torch thread. Conditional
 WGAN-GP (`gankit experiment mode-collapse` row `cwgan-gp`) on blobs{', '.join(map(str, modes))},
@@ -221,7 +230,7 @@ PacGAN's definitions; real samples score 98.9%), reverse KL, the per-mode spread
 offset (in std; mean and worst mode), and a kNN two-sample test against held-out real points
 beside its floor (two real samples). With 2,500 samples, perfect samples read spread worst
 0.73-1.08 and mean offset 0.07-0.14 std on blobs8-32 (the metrics' own noise). CPU s/run:
-training and scoring, per run. {len(bad)} run(s) diverged or failed.
+training and scoring, per run. {len(bad)} run(s) diverged or failed.{kept_text}
 
 {summary_table(main_records)}
 

@@ -48,6 +48,13 @@ def gradient_penalty(critic, real, fake, y=None, rng: torch.Generator | None = N
         return reduce((norms - target) ** 2)
 
 
+# The conditional points recipe (docs/mode_collapse_recipe.md, measured in docs/benchmarks.md,
+# "Conditional points recipe", at 2,000 steps): fixed one-hot labels so the critic is not planar
+# inside a mode, a zero-centred penalty, a lower learning rate and the generator's weight average.
+POINTS_RECIPE = {"label_input": "onehot", "gp_center": 0.0, "lr_g": 3e-4, "lr_d": 3e-4,
+                 "ema": 0.99}
+
+
 class WGANGP(Variant):
     name = "wgan-gp"
     label = "WGAN-GP"
@@ -102,7 +109,9 @@ class WGANGP(Variant):
     def experiment_rows(cls):
         return {"wgan-gp": ExperimentRow("WGAN-GP"),
                 # conditioned on each point's mode label
-                "cwgan-gp": ExperimentRow("conditional WGAN-GP", {"conditional": True})}
+                "cwgan-gp": ExperimentRow("conditional WGAN-GP", {"conditional": True}),
+                "cwgan-gp-recipe": ExperimentRow("conditional WGAN-GP, points recipe",
+                                                 {"conditional": True, **POINTS_RECIPE})}
 
     def discriminator_loss(self, critic, real, fake, y_real=None, y_fake=None,
                            ctx: LossContext | None = None):
