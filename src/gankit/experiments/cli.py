@@ -34,6 +34,14 @@ def experiment_registrars() -> list:
     return registrars
 
 
+def add_output_options(parser) -> None:
+    """The options every experiment shares: where its results go, and what it may skip."""
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress output")
+    parser.add_argument("--no-report", dest="report", action="store_false", help="skip report.html")
+    parser.add_argument("--out", help="folder for the results")
+
+
 def register_cli(subparsers) -> None:
     """Adds `gankit experiment` and its sub-commands."""
     p = subparsers.add_parser(

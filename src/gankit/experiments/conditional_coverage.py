@@ -452,9 +452,8 @@ def register(experiment_subparsers) -> None:
     p.add_argument("--width", type=int, help="conv base width of both runs (default 32)")
     p.add_argument("--batch-size", type=int, help="batch size of both runs (default 64)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
-    p.add_argument("--no-report", dest="report", action="store_false", help="skip report.html")
-    p.add_argument("--out", help="folder for the results")
+    from .cli import add_output_options
+    add_output_options(p)
     p.set_defaults(handler=_cmd_conditional_coverage)
 
 

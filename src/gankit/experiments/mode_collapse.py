@@ -445,9 +445,8 @@ def register(experiment_subparsers) -> None:
     p.add_argument("--backend", choices=("auto", "gloo", "nccl"), default="auto",
                    help="torch.distributed backend under torchrun (auto: nccl on CUDA, gloo on CPU); "
                         "each process trains whole ensembles, see docs/distributed.md")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
-    p.add_argument("--no-report", dest="report", action="store_false", help="skip report.html")
-    p.add_argument("--out", help="folder for the results")
+    from .cli import add_output_options
+    add_output_options(p)
     p.set_defaults(handler=_cmd_mode_collapse)
 
 

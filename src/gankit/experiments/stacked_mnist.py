@@ -355,9 +355,8 @@ def register(experiment_subparsers) -> None:
     common = p.add_argument_group("settings of every run")
     for field in setting_fields(COMMON_FLAGS):
         add_setting(common, field)
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
-    p.add_argument("--no-report", dest="report", action="store_false", help="skip report.html")
-    p.add_argument("--out", help="folder for the results")
+    from .cli import add_output_options
+    add_output_options(p)
     p.set_defaults(handler=_cmd_stacked_mnist)
 
 
