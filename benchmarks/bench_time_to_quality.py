@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -323,11 +324,18 @@ def render(results: dict) -> str:
             if succeeded:
                 counted.append(("conditional WGAN-GP, MNIST", {"ratio": ratio}))
     if counted:
-        worst = max(counted, key=lambda item: item[1]["ratio"])
-        parts.append("### Verdict\n\n" + verdict(
-            f"every model where the material succeeds ({', '.join(n for n, _ in counted)}): "
-            "the largest ratio of gankit's CPU s to the material's", worst[1]["ratio"], TARGET_RATIO,
-            higher_is_better=False, fmt="{:.3f}") + f" Largest: {worst[0]}.")
+        what = (f"every model where the material succeeds ({', '.join(n for n, _ in counted)}): "
+                "the largest ratio of gankit's CPU s to the material's")
+        unreached = [n for n, r in counted if not math.isfinite(r["ratio"])]
+        if unreached:
+            # a model gankit never reached is a miss, not a missing measurement
+            line = (f"- Target {what} <= {TARGET_RATIO:.3f}: **missed**: not reached at any "
+                    f"budget tried by {', '.join(unreached)}.")
+        else:
+            worst = max(counted, key=lambda item: item[1]["ratio"])
+            line = verdict(what, worst[1]["ratio"], TARGET_RATIO, higher_is_better=False,
+                           fmt="{:.3f}") + f" Largest: {worst[0]}."
+        parts.append("### Verdict\n\n" + line)
     return "\n\n".join(parts)
 
 
