@@ -4,12 +4,17 @@ Each experiment lives in its own module, which exposes `register(experiment_subp
 its sub-command's parser and sets `handler` (a function of the parsed arguments returning an exit
 code; a GankitError becomes one line on stderr and exit code 2, as everywhere in the CLI).
 
+The experiments share their output options (`add_output_options`) and the cleaning of the
+names they are given (`clean_names`).
+
 To add an experiment, write its module and list it in EXPERIMENT_MODULES. A listed module that
 does not exist yet is skipped, so a sub-command appears as soon as its file does.
 """
 from __future__ import annotations
 
 import importlib
+
+from ..errors import GankitError
 
 EXPERIMENT_MODULES = (
     "gankit.experiments.mode_collapse",          # mode-collapse
@@ -32,6 +37,22 @@ def experiment_registrars() -> list:
             raise
         registrars.append(module.register)
     return registrars
+
+
+def clean_names(values, what: str, allowed=None) -> list[str]:
+    """Names given to an experiment (one or several), lower-cased, de-duplicated in order and, when
+    `allowed` is given, checked against it; an empty list is refused."""
+    values = [values] if isinstance(values, str) else list(values)
+    out = []
+    for v in values:
+        v = str(v).strip().lower()
+        if allowed is not None and v not in allowed:
+            raise GankitError(f"unknown {what} {v!r}; choose from {', '.join(allowed)}")
+        if v not in out:
+            out.append(v)
+    if not out:
+        raise GankitError(f"give at least one {what}")
+    return out
 
 
 def add_output_options(parser) -> None:

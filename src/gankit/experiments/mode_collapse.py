@@ -44,6 +44,7 @@ import torch
 from ..config import TrainConfig
 from ..data.dataset import Dataset
 from ..errors import GankitError
+from .cli import clean_names
 
 # ------------------------------------------------------------------------------ settings
 
@@ -102,20 +103,6 @@ class Run:
 # ------------------------------------------------------------------------------ planning
 
 
-def _clean_list(values, allowed, what: str) -> list[str]:
-    values = [values] if isinstance(values, str) else list(values)
-    out = []
-    for v in values:
-        v = str(v).strip().lower()
-        if v not in allowed:
-            raise GankitError(f"unknown {what} {v!r}; choose from {', '.join(allowed)}")
-        if v not in out:
-            out.append(v)
-    if not out:
-        raise GankitError(f"give at least one {what}")
-    return out
-
-
 def _clean_modes(modes) -> list[int]:
     values = [modes] if isinstance(modes, (int, str)) else list(modes)
     out = []
@@ -157,10 +144,11 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
         raise GankitError(f"unknown data {data!r} for the mode-collapse experiment; choose blobs "
                           "(with --modes), ring8, grid25 or grid100")
     rows = model_rows()
-    models = _clean_list(models, tuple(rows), "model")
+    models = clean_names(models, "model", tuple(rows))
     if remedies is None or isinstance(remedies, str):
         remedies = [remedies]
-    remedies = _clean_list(["none" if r is None else r for r in remedies], tuple(REMEDIES), "remedy")
+    remedies = clean_names(["none" if r is None else r for r in remedies], "remedy",
+                           tuple(REMEDIES))
     seed_list = _clean_seeds(seeds)
     if data == "blobs":
         datasets = [(f"blobs{k}", k) for k in _clean_modes(modes)]

@@ -39,6 +39,7 @@ import torch
 from ..config import TrainConfig
 from ..data.stacked_mnist import NAME, PUBLISHED_STACKS
 from ..errors import GankitError, TrainingDiverged
+from .cli import clean_names
 from ..metrics.stacked_mnist import MIN_SAMPLES, PUBLISHED_SAMPLES
 
 DEFAULT_MODELS = ("dcgan", "dcgan-pac2", "wgan-gp")
@@ -107,20 +108,6 @@ def model_row(name: str) -> Row:
     return Row(text, label, settings)
 
 
-def _clean_names(values, what: str, allowed=None) -> list[str]:
-    values = [values] if isinstance(values, str) else list(values)
-    out = []
-    for v in values:
-        v = str(v).strip().lower()
-        if allowed is not None and v not in allowed:
-            raise GankitError(f"unknown {what} {v!r}; choose from {', '.join(allowed)}")
-        if v not in out:
-            out.append(v)
-    if not out:
-        raise GankitError(f"give at least one {what}")
-    return out
-
-
 def _clean_seeds(seeds) -> list[int]:
     if isinstance(seeds, bool):
         raise GankitError(f"--seeds is a number of seeds, got {seeds!r}")
@@ -150,8 +137,8 @@ def plan_runs(models: Sequence[str] = DEFAULT_MODELS, d_widths: Sequence[str] = 
     """Every (model, discriminator width, seed) as a `Run` with its resolved config; checks
     every input first. settings: further TrainConfig fields for every run (width, batch_size,
     threads, ...)."""
-    rows = [model_row(m) for m in _clean_names(models, "model")]
-    widths = _clean_names(d_widths, "discriminator width (--d-width)", tuple(D_WIDTHS))
+    rows = [model_row(m) for m in clean_names(models, "model")]
+    widths = clean_names(d_widths, "discriminator width (--d-width)", tuple(D_WIDTHS))
     seed_list = _clean_seeds(seeds)
     steps = DEFAULT_STEPS if steps is None else steps
     if isinstance(steps, bool) or int(steps) != steps or steps < 1:
