@@ -123,7 +123,7 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
     discriminator = variant.build_discriminator(config, spec, classes)
     scaler = Standardizer(spec.sample_shape[0]) if config.net == "mlp" else None
     average = None
-    if getattr(config, "ema", None):
+    if config.ema:
         from .training.ema import average_of
         average = average_of(generator)
     return GANModule(generator, discriminator, scaler, average)

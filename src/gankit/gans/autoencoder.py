@@ -42,6 +42,7 @@ class AutoencoderVariant(Variant):
             return ConvAutoencoderDiscriminator(size, channels, classes, config.width,
                                                 code_dim=config.code_dim or 64, energy=cls.energy,
                                                 embed_dim=config.embed_dim)
+        from ..nets.build import onehot_labels
         from ..nets.mlp import MLPAutoencoderDiscriminator
         features = spec.sample_shape[0]
         # a bottleneck narrower than the data: an autoencoder that can reconstruct everything
@@ -51,4 +52,4 @@ class AutoencoderVariant(Variant):
         depth = config.depth if config.net == "mlp" else 2
         return MLPAutoencoderDiscriminator(features, config.hidden, depth, code_dim, classes,
                                            config.embed_dim, energy=cls.energy,
-                                           onehot=getattr(config, "label_input", "") == "onehot")
+                                           onehot=onehot_labels(config))

@@ -99,11 +99,11 @@ class WGANGP(Variant):
 
     @classmethod
     def from_config(cls, config):
-        return cls(config.gp_lambda, getattr(config, "gp_center", 1.0))
+        return cls(config.gp_lambda, config.gp_center)
 
     @classmethod
     def ensemble_settings(cls, config):
-        return (config.gp_lambda, getattr(config, "gp_center", 1.0))
+        return (config.gp_lambda, config.gp_center)
 
     @classmethod
     def experiment_rows(cls):

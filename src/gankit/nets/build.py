@@ -34,7 +34,7 @@ def generator(config, spec, classes: int) -> nn.Module:
     if config.net == "mlp":
         from .mlp import MLPGenerator
         return MLPGenerator(config.latent_dim, spec.sample_shape[0], config.hidden, config.depth,
-                            classes, config.embed_dim, onehot=_onehot(config))
+                            classes, config.embed_dim, onehot=onehot_labels(config))
     if config.net == "conv":
         from .conv import build_conv_generator
         channels, size, _ = spec.sample_shape
@@ -70,15 +70,15 @@ def scoring_discriminator(config, spec, classes: int, norm: str = "batch",
         network = MLPDiscriminator(spec.sample_shape[0], config.hidden, depth, classes,
                                    config.embed_dim, pac=pac, minibatch_features=minibatch,
                                    minibatch_kernel_dim=config.minibatch_kernel_dim, outputs=outputs,
-                                   onehot=_onehot(config))
+                                   onehot=onehot_labels(config))
     if config.spectral_norm:
         apply_spectral_norm(network)
     return network
 
 
-def _onehot(config) -> bool:
-    # config.resolve allows one-hot labels on the MLP networks only
-    return getattr(config, "label_input", "embedding") == "onehot"
+def onehot_labels(config) -> bool:
+    """Whether labels enter the MLP networks one-hot (config.resolve allows it on them only)."""
+    return config.label_input == "onehot"
 
 
 def apply_spectral_norm(network: nn.Module) -> nn.Module:

@@ -67,8 +67,8 @@ def vectorisable(config: TrainConfig) -> bool:
     (`Variant.vectorisable`); the others train with the loop."""
     # the generator average (--ema) and one-hot labels are kept by the loop's networks only
     return (config.net == "mlp" and config.variant().vectorisable and not config.unroll
-            and not config.spectral_norm and not getattr(config, "ema", None)
-            and getattr(config, "label_input", "embedding") == "embedding")
+            and not config.spectral_norm and not config.ema
+            and config.label_input == "embedding")
 
 
 def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:
