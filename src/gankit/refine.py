@@ -98,8 +98,8 @@ def rejection_sample(propose: Callable, logit: Callable, n: int, *, batch: int =
                      gamma: float = 0.0, percentile: float | None = None,
                      rng: torch.Generator | None = None, max_proposals: int | None = None):
     """DRS: (samples, labels, proposals used, samples accepted). propose(m) -> (x, y);
-    logit(x, y) -> calibrated logits; gamma shifts F (or, with `percentile`, is that percentile of F over the burn-in).
-    rng draws the acceptance coins."""
+    logit(x, y) -> calibrated logits; gamma shifts F (or, with `percentile`, is that percentile
+    of F over the burn-in). rng draws the acceptance coins."""
     max_proposals = max_proposals or MAX_PROPOSALS_PER_SAMPLE * n + BURN_IN
     x0, y0 = propose(BURN_IN)
     l0 = logit(x0, y0)
