@@ -188,6 +188,23 @@ def section_body(frame: pd.DataFrame, args, started: str, wall: float, cpu: floa
     ])
 
 
+def check_rows() -> list[dict]:
+    """Seed 0 of DCGAN (quarter-width D) and WGAN-GP (full critic) at 20 steps, width 8, 1,000
+    samples, through `run_stacked_mnist` (the judge from the cache, as in the full run)."""
+    rows = []
+    for model, width in (("dcgan", "quarter"), ("wgan-gp", "full")):
+        frame = run_stacked_mnist(models=[model], d_widths=[width], seeds=[0], steps=20,
+                                  samples=1000, out=None, threads=1, report=False, width=8)
+        r = frame.iloc[0]
+        rows.append({"row": f"{model} D {width} seed 0", "settings": {"steps": 20, "width": 8,
+                                                                      "samples": 1000},
+                     "values": {"modes": float(r["modes"]), "kl": float(r["kl"])}})
+    return rows
+
+
+CHECKS = {"stacked_mnist": check_rows}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2)
@@ -214,7 +231,8 @@ def main(argv=None) -> int:
         print(body)
         return 0
     write_section("stacked_mnist", "Stacked MNIST: modes and KL at a CPU budget", body,
-                  command_line("bench_stacked_mnist", argv), threads="1 (torch and BLAS)")
+                  command_line("bench_stacked_mnist", argv), threads="1 (torch and BLAS)",
+                  check=(check_rows(), {"kind": "exact"}))
     return 0
 
 
