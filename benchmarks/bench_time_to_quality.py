@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._common import (BASELINES, SHARED_DATA, command_line, load_text, markdown_table, one_thread, verdict,
-                      write_section)
+from ._common import (BASELINES, COMMIT_AT_START, SHARED_DATA, command_line, load_text,
+                      markdown_table, one_thread, verdict, write_section)
 
 RUNNER = Path(__file__).resolve().parent / "_baseline_runner.py"
 MNIST = SHARED_DATA / "mnist"
@@ -247,12 +247,35 @@ def render_mixtures(m: dict) -> tuple[str, list[str]]:
     return table, lines
 
 
+def _provenance_line(part: str, measured: dict) -> str:
+    """Which run measured a part: a section may join parts measured by separate runs."""
+    return (f"- {part}: measured at commit {measured['commit']} on {measured['date']} by "
+            f"`{command_line('bench_time_to_quality', measured['argv'])}`; load average "
+            f"{measured['load_start']} at the start, {measured['load_end']} at the end.")
+
+
+def merge_results(paths) -> dict:
+    """The parts of several `--json` result files (a later file's part replaces an earlier's)."""
+    merged: dict = {"argv": []}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        for part in ("mixtures", "images"):
+            if part in data:
+                merged[part] = data[part]
+                merged[part].setdefault("measured", {
+                    "commit": data.get("commit", "unknown"), "date": data.get("date", "unknown"),
+                    "argv": data["argv"], "load_start": data["load_start"],
+                    "load_end": data["load_end"]})
+    return merged
+
+
 def render(results: dict) -> str:
-    parts = [f"One thread each (torch.set_num_threads(1) here; OMP_NUM_THREADS=1 and "
-             f"torch.set_num_threads(1) in the material's interpreter). CPU seconds are those of "
-             f"training alone (time.process_time around the training loop; scoring, judging and "
-             f"saving excluded). Load average {results['load_start']} at the start, "
-             f"{results['load_end']} at the end, on a machine shared with other work."]
+    parts = ["One thread each (torch.set_num_threads(1) here; OMP_NUM_THREADS=1 and "
+             "torch.set_num_threads(1) in the material's interpreter). CPU seconds are those of "
+             "training alone (time.process_time around the training loop; scoring, judging and "
+             "saving excluded). The machine is shared with other work.\n\n"
+             + "\n".join(_provenance_line(name, results[name]["measured"])
+                         for name in ("mixtures", "images") if name in results)]
     counted = []
     if "mixtures" in results:
         m = results["mixtures"]
@@ -382,13 +405,16 @@ def main(argv=None) -> int:
     p.add_argument("--every", type=int, default=25, help="gankit's image run: judge every N steps")
     p.add_argument("--max-steps", type=int, default=3000, help="gankit's image run: at most")
     p.add_argument("--json", help="also write the raw results here")
-    p.add_argument("--render", metavar="JSON", help="measure nothing: write the section from --json results")
+    p.add_argument("--render", metavar="JSON", nargs="+",
+                   help="measure nothing: write the section from --json results (several files: "
+                        "their parts joined, each with the commit and command that measured it)")
     p.add_argument("--quick", action="store_true", help="tiny budgets, nothing written")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     one_thread()
     if args.render:
-        results = json.loads(Path(args.render).read_text())
+        results = merge_results(args.render)
+        results["argv"] = ["--render", *args.render]
     else:
         parts = [s for s in args.parts.split(",") if s]
         results = {"load_start": load_text(), "argv": list(argv if argv is not None else sys.argv[1:])}
@@ -402,6 +428,10 @@ def main(argv=None) -> int:
                                             5 if args.quick else args.every,
                                             10 if args.quick else args.max_steps)
         results["load_end"] = load_text()
+        results["commit"], results["date"] = COMMIT_AT_START, time.strftime("%Y-%m-%d %H:%M")
+        for part in parts:
+            results[part]["measured"] = {k: results[k] for k in
+                                         ("commit", "date", "argv", "load_start", "load_end")}
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     body = render(results)
