@@ -262,17 +262,20 @@ def test_refined_rows_beside_the_raw_ones(tmp_path):
         run_mode_collapse(modes=[4], models=["gan"], seeds=1, steps=1, refine=["best"], report=False)
 
 
-def test_the_recipe_row_is_conditional_wgan_gp_with_the_recipe_and_trains_with_the_loop(tmp_path):
+def test_the_recipe_row_is_conditional_wgan_gp_with_the_recipe_in_its_own_ensemble(tmp_path):
     from gankit.gans.wgan_gp import POINTS_RECIPE
-    from gankit.training.ensemble import vectorisable
+    from gankit.training import prepare_data
+    from gankit.training.ensemble import ensemble_key, vectorisable
 
     plain, recipe = (r.config for r in plan_runs(modes=[8], models=["cwgan-gp", "cwgan-gp-recipe"],
                                                  seeds=1, steps=2))
     assert plain.conditional and recipe.conditional and recipe.model == plain.model == "wgan-gp"
     assert {k: getattr(recipe, k) for k in POINTS_RECIPE} == POINTS_RECIPE
     assert (plain.label_input, plain.gp_center, plain.ema) == ("embedding", 1.0, None)
-    # the weight average and one-hot labels live in the loop's networks, not the ensembles'
-    assert vectorisable(plain) and not vectorisable(recipe)
+    # both train as vectorised ensembles, never the same one (the recipe's settings differ)
+    assert vectorisable(plain) and vectorisable(recipe)
+    data = prepare_data(plain)[0]
+    assert ensemble_key(plain, data) != ensemble_key(recipe, data)
     frame = run_mode_collapse(modes=[8], models=["cwgan-gp-recipe"], seeds=1, steps=3, hidden=16,
                               out=tmp_path, report=False, progress=False)
     assert (frame["status"] == "ok").all() and frame["model"].tolist() == ["cwgan-gp-recipe"]

@@ -44,6 +44,10 @@ RECIPES = {
     "wgan-gp+minibatch": dict(model="wgan-gp", remedy="minibatch", steps=4),
     "cwgan-gp+decay": dict(model="wgan-gp", conditional=True, lr_decay="linear"),
     "lsgan": dict(model="lsgan", lr_g=2e-4, lr_d=2e-4),
+    # the points recipe: one-hot labels (4 and 8 classes, padded), zero-centred penalty, and the
+    # generator's weight average, which sampling uses and the state dicts compare
+    "cwgan-gp recipe": dict(model="wgan-gp", conditional=True, label_input="onehot", gp_center=0.0,
+                            lr_g=3e-4, lr_d=3e-4, ema=0.99),
     "hinge+pac": dict(model="hinge", remedy="pac", lr_g=2e-4, lr_d=2e-4),
 }
 # GAN training amplifies rounding: a difference of 1e-7 in one weight grows to about 1e-2 in the

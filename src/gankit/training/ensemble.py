@@ -20,9 +20,10 @@ Each member reproduces, up to float rounding, exactly what `training_loop` compu
   discriminator frozen; minibatch discrimination and PacGAN packing act within each batch.
 
 Members that share shapes and settings can be fused (see `ensemble_key`); conditional members
-whose number of classes differs are fused too: label embeddings and the input columns they feed
-are zero-padded to the largest member, and padded weights receive exactly zero gradient, so they
-stay zero and change nothing.
+whose number of classes differs are fused too: label embeddings (or one-hot tables) and the
+input columns they feed are zero-padded to the largest member, and padded weights receive exactly
+zero gradient, so they stay zero and change nothing. With `--ema` the members' weight averages
+are stacked like their generators and move after each generator step, as the loop's do.
 
 "Up to float rounding": batched and unbatched products round differently and adversarial
 training amplifies it, so the two paths agree to ~1e-6 over tens of steps (what the tests check)
@@ -47,7 +48,9 @@ from ..data.dataset import Dataset
 from ..errors import GankitError, TrainingDiverged
 from ..gans import LossContext, mean_per_member, variant_for
 from ..models import GANModule
+from ..nets.build import onehot_labels
 from ..threads import per_worker, user_threads
+from .ema import average_of, update_average
 from .ensemble_nets import EnsembleDiscriminator, EnsembleGenerator
 from .loop import Execution, LoopResult, rank_seed, training_loop
 
@@ -65,10 +68,8 @@ def vectorisable(config: TrainConfig) -> bool:
     """Whether `train_ensemble` can train this member: MLP networks without spectral
     normalisation or look-ahead, of a variant whose losses the ensembles can reduce per member
     (`Variant.vectorisable`); the others train with the loop."""
-    # the generator average (--ema) and one-hot labels are kept by the loop's networks only
     return (config.net == "mlp" and config.variant().vectorisable and not config.unroll
-            and not config.spectral_norm and not config.ema
-            and config.label_input == "embedding")
+            and not config.spectral_norm)
 
 
 def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:
@@ -82,6 +83,7 @@ def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:
             config.latent_dim, config.hidden, config.depth, config.batch_size, config.n_critic,
             config.lr_g, config.lr_d, tuple(config.betas_g), tuple(config.betas_d),
             variant.ensemble_settings(config), getattr(config, "lr_decay", "none"),
+            config.ema, onehot_labels(config),
             config.total_steps(len(data)), config.log_every, len(data), data.kind,
             tuple(data.sample_shape), str(torch.device(device)))
 
@@ -172,6 +174,8 @@ class _EnsembleStep:
         self.generator = EnsembleGenerator([m.generator for m in modules]).to(device)
         self.discriminator = EnsembleDiscriminator([m.discriminator for m in modules], features).to(device)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas_g)
+        # --ema: every member's average, stacked like its generator
+        self.average = average_of(self.generator) if config.ema else None
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d,
                                       betas=config.betas_d)
         self.rngs = [torch.Generator(device=device).manual_seed(rank_seed(c.seed, 0)) for c in configs]
@@ -227,6 +231,8 @@ class _EnsembleStep:
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.sum().backward()
         self.opt_g.step()
+        if self.average is not None:
+            update_average(self.average, self.generator, config.ema, step)
         return {**d_logs, **g_logs}
 
     def copy_members_to(self, modules) -> None:
@@ -234,6 +240,8 @@ class _EnsembleStep:
         for e, module in enumerate(modules):
             self.generator.copy_member_to(e, module.generator)
             self.discriminator.copy_member_to(e, module.discriminator)
+            if self.average is not None:
+                self.average.copy_member_to(e, module.generator_ema)
 
 
 def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],

@@ -1,8 +1,8 @@
 """The networks of a vectorised ensemble: E members' MLP layers stacked into one module.
 
 Every weight becomes an (E, out, in) tensor and every layer a batched matrix product
-(`torch.baddbmm`); label embeddings, minibatch discrimination and PacGAN packing act within each
-member's batch. `EnsembleGenerator` and `EnsembleDiscriminator` are built from the members' own
+(`torch.baddbmm`); labels (learned embeddings or fixed one-hot vectors), minibatch
+discrimination and PacGAN packing act within each member's batch. `EnsembleGenerator` and `EnsembleDiscriminator` are built from the members' own
 `MLPGenerator` / `MLPDiscriminator` (their exact initial weights) and copy the trained weights
 back with `copy_member_to`. Training them is `gankit.training.ensemble`'s business.
 """
@@ -17,9 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GankitError
+from ..nets.layers import LabelConcat
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
 
-__all__ = ["EnsembleLinear", "EnsembleEmbedding", "EnsembleMinibatchDiscrimination",
+__all__ = ["EnsembleLinear", "EnsembleEmbedding", "EnsembleOneHot", "EnsembleMinibatchDiscrimination",
            "EnsembleGenerator", "EnsembleDiscriminator"]
 
 
@@ -98,14 +99,48 @@ class EnsembleEmbedding(nn.Module):
                 weight[e, :m.num_embeddings, :m.embedding_dim] = m.weight
         return cls(weight)
 
-    def copy_member_to(self, e: int, m: nn.Embedding) -> None:
+    def copy_member_to(self, e: int, condition: LabelConcat) -> None:
+        m = condition.embedding
         with torch.no_grad():
             m.weight.copy_(self.weight[e, :m.num_embeddings, :m.embedding_dim])
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        members, classes, dim = self.weight.shape
-        offset = (torch.arange(members, device=y.device) * classes).reshape(members, *([1] * (y.dim() - 1)))
-        return F.embedding(y + offset, self.weight.reshape(members * classes, dim))
+        return _lookup(self.weight, y)
+
+
+class EnsembleOneHot(nn.Module):
+    """E members' fixed one-hot labels (`--label-input onehot`): a zero-padded identity table
+    (E, classes, classes), looked up as `EnsembleEmbedding` does, with no weights to train."""
+
+    def __init__(self, classes: Sequence[int]):
+        super().__init__()
+        table = torch.zeros(len(classes), max(classes), max(classes))
+        for e, k in enumerate(classes):
+            table[e, :k, :k] = torch.eye(k)
+        self.register_buffer("weight", table)
+
+    def copy_member_to(self, e: int, condition: LabelConcat) -> None:
+        """Nothing to copy: one-hot labels have no weights."""
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return _lookup(self.weight, y)
+
+
+def _lookup(table: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Rows of each member's own table: table (E, classes, dim), y (E, ...) -> (E, ..., dim)."""
+    members, classes, dim = table.shape
+    offset = (torch.arange(members, device=y.device) * classes).reshape(members, *([1] * (y.dim() - 1)))
+    return F.embedding(y + offset, table.reshape(members * classes, dim))
+
+
+def stack_labels(conditions: Sequence[LabelConcat]) -> nn.Module:
+    """The members' label inputs as one module: learned embeddings or fixed one-hot vectors
+    (every member the same kind)."""
+    if len({c.onehot for c in conditions}) != 1:
+        raise GankitError("ensemble members mix one-hot labels and learned label embeddings")
+    if conditions[0].onehot:
+        return EnsembleOneHot([c.num_classes for c in conditions])
+    return EnsembleEmbedding.stack([c.embedding for c in conditions])
 
 
 class EnsembleMinibatchDiscrimination(nn.Module):
@@ -191,7 +226,7 @@ class EnsembleGenerator(nn.Module):
         self._columns = None
         width = None
         if self.conditional:
-            self.embedding = EnsembleEmbedding.stack([g.condition.embedding for g in generators])
+            self.embedding = stack_labels([g.condition for g in generators])
             dim = self.embedding.weight.shape[2]
             self._columns = [torch.cat([torch.arange(g0.latent_dim),
                                         g0.latent_dim + torch.arange(g.condition.embed_dim)])
@@ -210,7 +245,7 @@ class EnsembleGenerator(nn.Module):
 
     def copy_member_to(self, e: int, g: MLPGenerator) -> None:
         if self.embedding is not None:
-            self.embedding.copy_member_to(e, g.condition.embedding)
+            self.embedding.copy_member_to(e, g.condition)
         _copy_body_to(e, self.body, g.body, self._columns)
         self.head.copy_member_to(e, g.head)
 
@@ -235,7 +270,7 @@ class EnsembleDiscriminator(nn.Module):
         self._columns = None
         width = None
         if self.conditional:
-            self.embedding = EnsembleEmbedding.stack([d.condition.embedding for d in discriminators])
+            self.embedding = stack_labels([d.condition for d in discriminators])
             block = features + self.embedding.weight.shape[2]
             self._columns = [torch.cat([p * block + torch.cat([torch.arange(features),
                                                                 features + torch.arange(d.condition.embed_dim)])
@@ -263,7 +298,7 @@ class EnsembleDiscriminator(nn.Module):
 
     def copy_member_to(self, e: int, d: MLPDiscriminator) -> None:
         if self.embedding is not None:
-            self.embedding.copy_member_to(e, d.condition.embedding)
+            self.embedding.copy_member_to(e, d.condition)
         _copy_body_to(e, self.body, d.body, self._columns)
         if self.minibatch is not None:
             self.minibatch.copy_member_to(e, d.minibatch)
