@@ -3,15 +3,15 @@ gankit's conditional WGAN-GP loop with the reference material's own networks, an
 defaults, against `../shared/baselines/seed_cwgan_gp.py`, one thread each, interleaved; and where
 a generator step's time goes (torch.profiler).
 
-    .venv/bin/python -m benchmarks.bench_images --parts throughput [--throughput-steps 10]
-        [--throughput-repeats 2]
+    .venv/bin/python -m benchmarks.bench_image_throughput [--steps 10] [--repeats 2] [--quick]
 
-Writes the "images_throughput" section of docs/benchmarks.md with its check row (the same
-ratio on a 3-step run, relative tolerance). Run through `bench_images`, which owns the image
-data split (`split`) this part trains on.
+(also `bench_images --parts throughput`). Writes the "images_throughput" section of
+docs/benchmarks.md with its check row (the same ratio on a 3-step run, relative tolerance). The
+image data split (`split`) is `bench_images`'s.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import re
@@ -28,7 +28,8 @@ from gankit.nets.conv import build_conv_discriminator, build_conv_generator
 from gankit.training import build_module
 from gankit.training.loop import Execution, training_loop
 
-from ._common import BASELINES, load_text, markdown_table, verdict, write_section
+from ._common import (BASELINES, command_line, load_text, markdown_table, one_thread, verdict,
+                      write_section)
 from .bench_images import MNIST, log, split
 
 
@@ -234,3 +235,21 @@ def measure_and_write(steps: int, repeats: int, *, quick: bool, write: bool, com
                               "OMP_NUM_THREADS=1)",
                       check=(check_rows_throughput(), THROUGHPUT_TOLERANCE))
     return body
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10, help="timed generator steps per loop")
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved repeats; best kept")
+    parser.add_argument("--quick", action="store_true", help="2 steps, one repeat, nothing written")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    one_thread()
+    measure_and_write(2 if args.quick else args.steps, 1 if args.quick else args.repeats,
+                      quick=args.quick, write=not (args.quick or args.no_write),
+                      command=command_line("bench_image_throughput", argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
