@@ -233,6 +233,18 @@ def check_rows() -> list[dict]:
 
 CHECKS = {"distributed": check_rows}
 SCALING_TARGET = 0.8      # the issue's target for the conv models
+# two processes on two cores cannot do more than twice the work of one: an efficiency above this
+# says the one-process run lost cores to other jobs, not that the two processes scaled
+SCALING_PLAUSIBLE = 1.05
+
+
+def scaling_verdict(name: str, efficiency: float) -> str:
+    what = f"scaling efficiency, {DESCRIPTION[name]}"
+    if efficiency > SCALING_PLAUSIBLE:
+        return (f"- Target {what} >= {100 * SCALING_TARGET:.0f}%: **not measured**: "
+                f"{100 * efficiency:.0f}% is above what 2 processes can reach (100%), so the "
+                "one-process run lost its core to other jobs; re-run on a quiet machine.")
+    return verdict(what, 100 * efficiency, 100 * SCALING_TARGET, fmt="{:.0f}", unit="%")
 
 
 def main(argv=None) -> int:
@@ -292,9 +304,7 @@ def main(argv=None) -> int:
     if args.with_threads:
         header.append("1 process, 2 threads (samples/s)")
     table = markdown_table(header, rows)
-    targets = "\n".join(verdict(f"scaling efficiency, {DESCRIPTION[n]}", 100 * e, 100 * SCALING_TARGET,
-                                fmt="{:.0f}", unit="%")
-                        for n, e in efficiencies.items() if n.startswith("conv"))
+    targets = "\n".join(scaling_verdict(n, e) for n, e in efficiencies.items() if n.startswith("conv"))
     body = f"""Weak scaling under `torchrun --standalone --nproc_per_node=2` (gloo), **one intra-op thread per
 process**. Each process keeps the
 per-process batch, so 2 processes train on twice the global batch. Samples/s counts real samples
