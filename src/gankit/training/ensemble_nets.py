@@ -2,9 +2,9 @@
 
 Every weight becomes an (E, out, in) tensor and every layer a batched matrix product
 (`torch.baddbmm`); labels (learned embeddings or fixed one-hot vectors), minibatch
-discrimination and PacGAN packing act within each member's batch. `EnsembleGenerator` and `EnsembleDiscriminator` are built from the members' own
-`MLPGenerator` / `MLPDiscriminator` (their exact initial weights) and copy the trained weights
-back with `copy_member_to`. Training them is `gankit.training.ensemble`'s business.
+discrimination and PacGAN packing act within each member's batch. `EnsembleGenerator` and
+`EnsembleDiscriminator` are built from the members' own `MLPGenerator` / `MLPDiscriminator`
+(their exact initial weights) and copy the trained weights back with `copy_member_to`. Training them is `gankit.training.ensemble`'s business.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from ..errors import GankitError
 from ..nets.layers import LabelConcat
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
 
-__all__ = ["EnsembleLinear", "EnsembleEmbedding", "EnsembleOneHot", "EnsembleMinibatchDiscrimination",
-           "EnsembleGenerator", "EnsembleDiscriminator"]
+__all__ = ["EnsembleLinear", "EnsembleEmbedding", "EnsembleOneHot",
+           "EnsembleMinibatchDiscrimination", "EnsembleGenerator", "EnsembleDiscriminator"]
 
 
 class EnsembleLinear(nn.Module):
@@ -129,7 +129,8 @@ class EnsembleOneHot(nn.Module):
 def _lookup(table: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Rows of each member's own table: table (E, classes, dim), y (E, ...) -> (E, ..., dim)."""
     members, classes, dim = table.shape
-    offset = (torch.arange(members, device=y.device) * classes).reshape(members, *([1] * (y.dim() - 1)))
+    offset = torch.arange(members, device=y.device) * classes
+    offset = offset.reshape(members, *([1] * (y.dim() - 1)))
     return F.embedding(y + offset, table.reshape(members * classes, dim))
 
 
