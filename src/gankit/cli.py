@@ -111,6 +111,10 @@ def _cmd_train(args) -> int:
             raise GankitError(f"--resume continues a run with its own settings; cannot change "
                               f"{', '.join(changed)} (only {', '.join(RESUME_OVERRIDES)})")
         values = {**record["train"], **flags}
+        if values.get("ema") is None:
+            # records written before conditional points averaged by default said off as None,
+            # which resolving now would fill with the conditional default
+            values["ema"] = 0.0
         out = Path(args.resume)
     else:
         values = load_config_file(args.config) if args.config else {}

@@ -98,9 +98,11 @@ class TrainConfig:
     gp_lambda: float | None = setting(None, "WGAN-GP: gradient-penalty weight",
                                       default_text="1 for points, 10 otherwise",
                                       group="variant settings")
-    gp_center: float = setting(1.0, "WGAN-GP: the gradient norm the penalty pulls towards; 0 "
-                               "penalises any slope (zero-centred, docs/mode_collapse_recipe.md)",
-                               group="variant settings")
+    gp_center: float | None = setting(None, "WGAN-GP: the gradient norm the penalty pulls "
+                                      "towards; 0 penalises any slope (zero-centred, "
+                                      "docs/mode_collapse_recipe.md)",
+                                      default_text="1; conditional points 0",
+                                      group="variant settings")
     # networks
     latent_dim: int | None = setting(None, "latent dimension", default_text="8 (points, tables), "
                                      "100 (images)", group="networks")
@@ -112,10 +114,11 @@ class TrainConfig:
                                   default_text="--width", group="networks")
     embed_dim: int | None = setting(None, "label embedding width", default_text="the number of "
                                     "classes", group="networks")
-    label_input: str = setting("embedding", "how labels enter the MLP networks: a learned "
-                               "embedding (the material's) or a fixed one-hot vector (the "
-                               "conditional points recipe, docs/mode_collapse_recipe.md)",
-                               choices=LABEL_INPUTS, group="networks")
+    label_input: str | None = setting(None, "how labels enter the MLP networks: a learned "
+                                      "embedding (the material's) or a fixed one-hot vector (the "
+                                      "conditional points recipe, docs/mode_collapse_recipe.md)",
+                                      default_text="onehot for conditional WGAN-GP on points, "
+                                      "embedding otherwise", choices=LABEL_INPUTS, group="networks")
     # optimisation
     steps: int | None = setting(None, "generator steps", default_text=f"{DEFAULT_STEPS}; images "
                                 "500 (WGAN-GP) or 1000; or from --epochs")
@@ -137,8 +140,9 @@ class TrainConfig:
                                    default_text="by model: 2 (WGAN-GP points, images), 5 "
                                    "(WGAN-GP tables), 1 otherwise")
     ema: float | None = setting(None, "keep an exponential moving average of the generator's "
-                                "weights with this decay (e.g. 0.99) and sample from it",
-                                default_text="off", group="training")
+                                "weights with this decay (e.g. 0.99) and sample from it; 0: off",
+                                default_text="0.99 for conditional WGAN-GP on points, off "
+                                "otherwise", group="training")
     lr_decay: str | None = setting(None, "learning-rate schedule: linear to 0 at the last step, "
                                    "or none", default_text="linear on points, none otherwise",
                                    choices=("none", "linear"))
@@ -201,8 +205,15 @@ class TrainConfig:
         default("hidden", 128)
         default("width", 32)
         default("batch_size", 64 if images else 256)
-        for name, value in variant.defaults(c.net).items():
+        chosen = variant.defaults(c.net)
+        if c.conditional:
+            chosen.update(variant.conditional_defaults(c.net))
+        if c.epochs is not None:
+            chosen.pop("steps", None)  # the user's epochs decide the budget
+        for name, value in chosen.items():
             default(name, value)
+        default("label_input", "embedding")
+        default("ema", 0.0)            # off, recorded as 0 so that resolving again keeps it off
         default("lr_decay", "linear" if c.net == "mlp" else "none")
         c.betas_g = tuple(float(b) for b in c.betas_g)
         c.betas_d = tuple(float(b) for b in c.betas_d)
@@ -267,13 +278,10 @@ class TrainConfig:
 
 def _check_recipe_settings(c: TrainConfig) -> None:
     """The settings of the conditional points recipe: generator EMA and one-hot labels."""
-    if c.ema == 0:
-        c.ema = None                  # 0 means off, recorded as off
-    if c.ema is not None:
-        if isinstance(c.ema, bool) or not isinstance(c.ema, (int, float)) or not 0 < c.ema < 1:
-            raise GankitError(f"ema is the decay of the generator's moving average, in [0, 1) "
-                              f"(0 or unset: off; e.g. 0.99), got {c.ema!r}")
-        c.ema = float(c.ema)
+    if isinstance(c.ema, bool) or not isinstance(c.ema, (int, float)) or not 0 <= c.ema < 1:
+        raise GankitError(f"ema is the decay of the generator's moving average, in [0, 1) "
+                          f"(0: off; e.g. 0.99), got {c.ema!r}")
+    c.ema = float(c.ema)
     if c.label_input not in LABEL_INPUTS:
         raise GankitError(f"unknown label-input {c.label_input!r}; choose embedding or onehot")
     if c.label_input == "onehot":

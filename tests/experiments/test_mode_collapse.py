@@ -22,7 +22,7 @@ from gankit.errors import GankitError
 import torch
 
 from gankit.cli import main
-from gankit.experiments.mode_collapse import COLUMNS, plan_runs, run_mode_collapse
+from gankit.experiments.mode_collapse import COLUMNS, DEFAULT_STEPS, plan_runs, run_mode_collapse
 
 HERE = Path(__file__).resolve()
 # 2 models x 1 mixture x 3 seeds, ensembles of at most 2: units gan[0,1], gan[2], wgan-gp[0,1],
@@ -262,20 +262,26 @@ def test_refined_rows_beside_the_raw_ones(tmp_path):
         run_mode_collapse(modes=[4], models=["gan"], seeds=1, steps=1, refine=["best"], report=False)
 
 
-def test_the_recipe_row_is_conditional_wgan_gp_with_the_recipe_in_its_own_ensemble(tmp_path):
-    from gankit.gans.wgan_gp import POINTS_RECIPE
+def test_cwgan_gp_trains_the_recipe_for_its_own_budget_and_the_material_row_the_old_default(
+        tmp_path):
+    from gankit.gans.wgan_gp import MATERIAL_POINTS, POINTS_RECIPE, POINTS_RECIPE_STEPS
     from gankit.training import prepare_data
     from gankit.training.ensemble import ensemble_key, vectorisable
 
-    plain, recipe = (r.config for r in plan_runs(modes=[8], models=["cwgan-gp", "cwgan-gp-recipe"],
-                                                 seeds=1, steps=2))
-    assert plain.conditional and recipe.conditional and recipe.model == plain.model == "wgan-gp"
+    recipe, material, plain = (r.config for r in plan_runs(
+        modes=[8], models=["cwgan-gp", "cwgan-gp-material", "wgan-gp"], seeds=1))
+    assert recipe.conditional and material.conditional and recipe.model == material.model == "wgan-gp"
     assert {k: getattr(recipe, k) for k in POINTS_RECIPE} == POINTS_RECIPE
-    assert (plain.label_input, plain.gp_center, plain.ema) == ("embedding", 1.0, None)
-    # both train as vectorised ensembles, never the same one (the recipe's settings differ)
-    assert vectorisable(plain) and vectorisable(recipe)
-    data = prepare_data(plain)[0]
-    assert ensemble_key(plain, data) != ensemble_key(recipe, data)
-    frame = run_mode_collapse(modes=[8], models=["cwgan-gp-recipe"], seeds=1, steps=3, hidden=16,
+    assert {k: getattr(material, k) for k in MATERIAL_POINTS} == MATERIAL_POINTS
+    # with no --steps, the recipe keeps its own budget and the others the experiment's
+    assert (recipe.steps, material.steps, plain.steps) == (POINTS_RECIPE_STEPS, DEFAULT_STEPS,
+                                                           DEFAULT_STEPS)
+    given = plan_runs(modes=[8], models=["cwgan-gp", "wgan-gp"], seeds=1, steps=7)
+    assert [r.config.steps for r in given] == [7, 7]
+    # both train as vectorised ensembles, never the same one (their settings differ)
+    assert vectorisable(recipe) and vectorisable(material)
+    data = prepare_data(recipe)[0]
+    assert ensemble_key(recipe, data) != ensemble_key(material, data)
+    frame = run_mode_collapse(modes=[8], models=["cwgan-gp-material"], seeds=1, steps=3, hidden=16,
                               out=tmp_path, report=False, progress=False)
-    assert (frame["status"] == "ok").all() and frame["model"].tolist() == ["cwgan-gp-recipe"]
+    assert (frame["status"] == "ok").all() and frame["model"].tolist() == ["cwgan-gp-material"]

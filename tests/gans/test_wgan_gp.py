@@ -77,3 +77,36 @@ def test_zero_centred_penalty_of_a_linear_critic_is_its_squared_slope():
 def test_bad_penalty_centre_is_refused(bad):
     with pytest.raises(GankitError, match="gp-center"):
         WGANGP(gp_center=bad)
+
+
+def test_conditional_points_default_to_the_recipe_and_everything_else_does_not():
+    from gankit.config import DEFAULT_STEPS, TrainConfig
+    from gankit.gans.wgan_gp import POINTS_RECIPE, POINTS_RECIPE_STEPS
+
+    recipe = TrainConfig(data="blobs8", model="wgan-gp", conditional=True).resolve("points")
+    assert {k: getattr(recipe, k) for k in POINTS_RECIPE} == POINTS_RECIPE
+    # the rest of the points defaults stay (the recipe replaces only its own settings)
+    assert (recipe.gp_lambda, recipe.n_critic, recipe.lr_decay) == (1.0, 2, "linear")
+    # its own budget, unless the user gives one in epochs
+    assert recipe.total_steps(10_000) == POINTS_RECIPE_STEPS
+    by_epochs = TrainConfig(data="blobs8", model="wgan-gp", conditional=True, epochs=5).resolve("points")
+    assert by_epochs.steps is None and by_epochs.total_steps(10_000) == round(5 * 10_000 / 256 / 2)
+    plain = TrainConfig(data="blobs8", model="wgan-gp").resolve("points")
+    assert (plain.label_input, plain.gp_center, plain.ema, plain.lr_g) == ("embedding", 1.0, 0.0, 1e-3)
+    assert plain.total_steps(10_000) == DEFAULT_STEPS
+    images = TrainConfig(data="digits", model="wgan-gp", conditional=True).resolve("images")
+    assert (images.label_input, images.gp_center, images.ema, images.lr_g) == \
+        ("embedding", 1.0, 0.0, 5e-4)
+    other = TrainConfig(data="blobs8", model="gan", conditional=True).resolve("points")
+    assert (other.label_input, other.gp_center, other.ema) == ("embedding", None, 0.0)
+
+
+def test_a_setting_the_user_gives_wins_over_the_recipe_and_resolving_again_keeps_it():
+    from gankit.config import TrainConfig
+
+    chosen = TrainConfig(data="blobs8", model="wgan-gp", conditional=True, ema=0,
+                         label_input="embedding", lr_g=1e-3).resolve("points")
+    assert (chosen.ema, chosen.label_input, chosen.lr_g, chosen.lr_d) == (0.0, "embedding", 1e-3, 3e-4)
+    # a resumed run resolves its recorded settings again: the same config, ema still off
+    again = TrainConfig.from_dict(chosen.to_dict()).resolve("points")
+    assert again == chosen

@@ -70,8 +70,28 @@ def test_average_survives_resume_exactly(tmp_path):
 
 def test_runs_without_ema_keep_no_average():
     run = train_run(tiny(model="wgan-gp", steps=2, ema=0), None)
-    assert run.module.generator_ema is None and run.config.ema is None
+    assert run.module.generator_ema is None and run.config.ema == 0.0
     assert not any(k.startswith("generator_ema") for k in run.module.state_dict())
+
+
+def test_a_run_recorded_with_ema_none_resumes_without_an_average(tmp_path):
+    """Records written before conditional points averaged by default say off as None; resuming
+    one must not fill in the recipe's 0.99 (its checkpoint holds no average)."""
+    import yaml
+
+    from gankit.cli import main
+    from gankit.run_directory import CONFIG_FILE
+
+    run = tmp_path / "old"
+    args = ["--data", "blobs8", "--model", "wgan-gp", "--conditional", "--ema", "0", "--hidden",
+            "16", "--batch-size", "32", "--log-every", "2", "--no-progress", "--no-tensorboard"]
+    assert main(["train", *args, "--steps", "2", "--out", str(run)]) == 0
+    record = yaml.safe_load((run / CONFIG_FILE).read_text())
+    record["train"]["ema"] = None
+    (run / CONFIG_FILE).write_text(yaml.safe_dump(record))
+    assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 0
+    resumed = yaml.safe_load((run / CONFIG_FILE).read_text())["train"]
+    assert resumed["ema"] == 0.0 and resumed["label_input"] == "onehot"
 
 
 @pytest.mark.parametrize("bad", [1.0, 1.5, -0.1, "x", True])

@@ -9,7 +9,8 @@ The further remedies are models of their own: Unrolled GAN (K = 5 look-ahead ste
 (`gankit.gans`, `model_rows`).
 
 Every run uses the defaults of `gankit train` for its model (`TrainConfig(...).resolve`), except
-the number of generator steps, which is the experiment's budget (`--steps`). Every run is scored
+the number of generator steps, which is the experiment's budget (`--steps`; by default 1,000, or
+the row's own where it declares one: conditional WGAN-GP's points recipe). Every run is scored
 with the standard mode metrics (`gankit.metrics.mode_metrics` on 2,500 samples: modes captured,
 share of high-quality samples within 3 std of a centre, reverse KL) and, only for comparison,
 with the material's own "coverage" test (`material_coverage`: KMeans centres of the real data,
@@ -72,8 +73,9 @@ DATA = ("blobs", "ring8", "grid25", "grid100")
 DEFAULT_MODES = (4, 8, 16, 32)
 DEFAULT_MODELS = ("gan", "wgan-gp", "cwgan-gp")
 DEFAULT_SEEDS = 5
-# The budget per run, in generator steps: sized for the 60-run default grid on a 2-core CPU and for
-# conditional WGAN-GP to place every mode (docs/benchmarks.md, "Figures behind the defaults").
+# The budget per run, in generator steps, of the rows that declare none of their own: sized for
+# the 60-run default grid on a 2-core CPU (docs/benchmarks.md, "Figures behind the defaults").
+# Conditional WGAN-GP trains its points recipe for the recipe's budget (gankit.gans.wgan_gp).
 DEFAULT_STEPS = 1000
 EVAL_SAMPLES = 2500          # the standard protocol (VEEGAN, PacGAN)
 MATERIAL_SAMPLES = 10_000    # the material's coverage test draws 10,000 samples
@@ -155,9 +157,10 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
     else:
         from ..data.toy import mixture_spec
         datasets = [(data, len(mixture_spec(data)[0]))]
-    steps = DEFAULT_STEPS if steps is None else int(steps)
-    if steps < 1:
-        raise GankitError(f"--steps must be at least 1, got {steps}")
+    if steps is not None:
+        steps = int(steps)
+        if steps < 1:
+            raise GankitError(f"--steps must be at least 1, got {steps}")
     unknown = sorted(set(settings) - set(TrainConfig.__dataclass_fields__))
     if unknown:
         raise GankitError(f"unknown training setting(s) {unknown}")
@@ -175,8 +178,8 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
                 for seed in seed_list:
                     values = dict(progress=False, tensorboard=False)
                     values.update(common)
-                    values.update(data=name, seed=seed, steps=steps, remedy=REMEDIES[remedy],
-                                  **row_settings(model))
+                    values.update(data=name, seed=seed, remedy=REMEDIES[remedy],
+                                  steps=steps or row.steps or DEFAULT_STEPS, **row_settings(model))
                     values.update(own)
                     config = TrainConfig(**values).resolve("points")
                     runs.append(Run(name, k, model, remedy, seed, config))
@@ -250,7 +253,8 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
 
     modes: mode counts of the blobs mixtures (ignored for ring8/grid25). models: gan, wgan-gp,
     cwgan-gp. remedies: none, minibatch, pac. seeds: a count (seeds 0..n-1) or a list.
-    steps: generator steps per run (default DEFAULT_STEPS). one_by_one: train each run with the
+    steps: generator steps per run (default: the row's own budget where it declares one, as
+    conditional WGAN-GP's points recipe does, else DEFAULT_STEPS). one_by_one: train each run with the
     ordinary loop instead of vectorised ensembles (same numbers up to float rounding).
     workers: train that many ensembles (or runs) at once in worker processes (each with this
     process's torch thread count); on a 2-core machine, workers=2 with one thread each.
@@ -307,7 +311,8 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
 
     frame.attrs.update({"wall_seconds": time.perf_counter() - wall0, "cpu_seconds": cpu_total(),
                         "train_seconds": max(p["train_seconds"] for p in parts),
-                        "steps": runs[0].config.steps, "vectorised": not one_by_one,
+                        "steps": sorted({r.config.steps for r in runs}),
+                        "vectorised": not one_by_one,
                         "workers": workers, "threads": torch.get_num_threads(),
                         "world_size": world, "ranks": ranks, "files": {}})
     if out is not None and rank == 0:
@@ -414,7 +419,8 @@ def register(experiment_subparsers) -> None:
                    help="also score the samples discriminator-driven sampling keeps: drs, mh "
                         "(extra rows, sampling column; default: raw samples only)")
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per configuration (0..N-1)")
-    p.add_argument("--steps", type=int, help=f"generator steps per run (default {DEFAULT_STEPS})")
+    p.add_argument("--steps", type=int, help=f"generator steps per run (default {DEFAULT_STEPS}, "
+                   "or the row's own: conditional WGAN-GP's points recipe)")
     from ..cli import add_setting, setting_fields
     family = p.add_argument_group("settings of one model family (the other rows keep their defaults)")
     rows = model_rows()

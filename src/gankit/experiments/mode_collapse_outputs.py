@@ -72,17 +72,25 @@ def _pm(mean, std, fmt="{:.1f}", scale=1.0) -> str:
     return text
 
 
+def budget_text(frame: pd.DataFrame) -> str:
+    """The runs' budgets in words: "1000", or "1000 (gan, wgan-gp), 3000 (cwgan-gp)" when the
+    models train for different numbers of steps (a recipe's own budget)."""
+    budgets = frame.groupby("steps")["model"].unique()
+    if len(budgets) == 1:
+        return str(int(budgets.index[0]))
+    return ", ".join(f"{int(steps)} ({', '.join(models)})" for steps, models in budgets.items())
+
+
 def results_markdown(frame: pd.DataFrame, runs: Sequence[Run] | None = None) -> str:
     """results.md: the mean ± std table, the material's claim and published figures beside it."""
     summary = summarise(frame)
     attrs = frame.attrs
     seeds = sorted(frame["seed"].unique().tolist())
-    steps = sorted(frame["steps"].unique().tolist())
     lines = ["# Mode collapse on 2-D Gaussian mixtures", ""]
     lines += [
         f"{len(frame)} runs: {frame['data'].nunique()} mixture(s) x {frame['model'].nunique()} model(s) "
         f"x {frame['remedy'].nunique()} remedy setting(s) x {len(seeds)} seed(s) ({', '.join(map(str, seeds))}); "
-        f"{', '.join(map(str, steps))} generator steps per run, every other setting the default of "
+        f"{budget_text(frame)} generator steps per run, every other setting the default of "
         "`gankit train` for the model.",
         "",
         f"Time to train and score: {attrs.get('wall_seconds', float('nan')):.1f} s wall, "
@@ -259,7 +267,7 @@ def _write_html_report(out: Path, frame: pd.DataFrame, files: dict[str, Path]) -
         "material_coverage_mean": "material coverage", "acceptance_mean": "kept",
         "seconds_mean": "s/run"})
     attrs = frame.attrs
-    intro = (f"{len(frame)} runs, {', '.join(map(str, sorted(frame['steps'].unique())))} generator steps each; "
+    intro = (f"{len(frame)} runs, {budget_text(frame)} generator steps each; "
              f"total {attrs.get('wall_seconds', float('nan')):.0f} s wall, "
              f"{attrs.get('cpu_seconds', float('nan')):.0f} s CPU. Full tables, definitions and "
              "references: [results.md](results.md); every run: [results.csv](results.csv).")
@@ -296,7 +304,7 @@ def write_record(path: Path, frame: pd.DataFrame, runs: Sequence[Run]) -> None:
     record = {
         "experiment": "mode-collapse",
         "runs": len(frame),
-        "steps": first.steps,
+        "steps": sorted({r.config.steps for r in runs}),
         "vectorised": frame.attrs.get("vectorised"),
         "wall_seconds": round(frame.attrs.get("wall_seconds", 0.0), 3),
         "cpu_seconds": round(frame.attrs.get("cpu_seconds", 0.0), 3),

@@ -2,7 +2,8 @@
 
 A variant (one module in this package, one line in `gankit.gans.registry`) owns everything that
 makes it that variant and nothing else:
-- its defaults per network family (`defaults`), the checks of its own settings (`check`);
+- its defaults per network family (`defaults`, and `conditional_defaults` for labelled
+  runs), the checks of its own settings (`check`);
 - its discriminator (`build_discriminator`; the default is a scoring network: one logit per
   sample or pack) and, if it has several, its generators (`build_generators`);
 - its losses (`discriminator_loss`, `generator_loss`) and its state between steps (`end_step`);
@@ -57,11 +58,13 @@ class LossContext:
 @dataclass(frozen=True)
 class ExperimentRow:
     """A row of the mode-collapse experiment: its label, the TrainConfig settings that make it
-    (beyond the variant's own `model`), and the settings it owns (given to the experiment, they
-    change this row and no other)."""
+    (beyond the variant's own `model`), the settings it owns (given to the experiment, they
+    change this row and no other) and its budget in generator steps when the experiment is
+    given none (None: the experiment's)."""
     label: str
     settings: dict[str, Any] = field(default_factory=dict)
     owns: tuple[str, ...] = ()
+    steps: int | None = None
 
 
 class Variant:
@@ -88,6 +91,12 @@ class Variant:
     @classmethod
     def defaults(cls, net: str) -> dict[str, Any]:
         """Values for the settings the user left as None, for network family `net`."""
+        return {}
+
+    @classmethod
+    def conditional_defaults(cls, net: str) -> dict[str, Any]:
+        """Values that replace `defaults(net)`'s, and fill further settings, when the run is
+        conditional (e.g. a recipe measured for labelled points)."""
         return {}
 
     @classmethod
