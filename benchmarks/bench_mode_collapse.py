@@ -1,13 +1,15 @@
 """Mode-collapse experiment benchmark (issue "mode-collapse experiments", parts 1-3).
 
 1. The full grid: blobs 4/8/16/32 x vanilla GAN / WGAN-GP / conditional WGAN-GP x 5 seeds at the
-   experiment's default budget, vectorised, one torch thread, one process: wall and CPU time.
+   experiment's default budgets (1,000 steps; conditional WGAN-GP's points recipe its own),
+   vectorised, one torch thread: wall and CPU time, and issue 14's targets judged seed by seed
+   (every mode, high quality, and the fit inside each mode: spread, offset, C2ST).
 2. Speed of the vectorised ensembles against the one-by-one loop: CPU milliseconds per run-step
    for each model (ensembles as large as the grid's against the ordinary training loop).
 3. Remedies as extra rows: minibatch discrimination and PacGAN on a reduced set.
 4. ring8 and grid25 beside the published figures of PacGAN (Lin et al. 2018, Table 1).
-5. Optionally (--long STEPS) conditional WGAN-GP at a longer budget, to see where the issue's
-   quality target (every mode, >= 90% high quality) is met.
+5. Larger mixtures: blobs64 and the 10x10 grid (grid100), to show where each model stops scaling.
+6. Optionally (--long STEPS) conditional WGAN-GP at another budget.
 
     python -m benchmarks.bench_mode_collapse [--seeds 5] [--steps N] [--long 1500] [--quick]
 
@@ -24,8 +26,9 @@ import time
 import numpy as np
 
 from gankit.config import TrainConfig
-from gankit.experiments.mode_collapse import DEFAULT_STEPS, cpu_seconds, row_label, run_mode_collapse
-from gankit.experiments.mode_collapse_outputs import PUBLISHED, summarise
+from gankit.experiments.mode_collapse import (DEFAULT_STEPS, cpu_seconds, model_rows, row_label,
+                                               run_mode_collapse)
+from gankit.experiments.mode_collapse_outputs import PUBLISHED, budget_text, summarise
 from gankit.models import DataSpec
 from gankit.training import build_module, prepare_data
 from gankit.training.ensemble import train_many
@@ -58,12 +61,49 @@ def summary_rows(frame, with_remedy=True) -> list[list]:
                      f"{pm(r['modes_captured_mean'], r['modes_captured_std'])} / {r['modes']}",
                      pm(r["hq_mean"], r["hq_std"], scale=100),
                      pm(r["reverse_kl_mean"], r["reverse_kl_std"], "{:.3f}"),
+                     pm(r["spread_mean_mean"], None, "{:.2f}"),
+                     pm(r["offset_mean_mean"], None, "{:.2f}"),
+                     f"{pm(r['c2st_mean'], None, '{:.3f}')} / {pm(r['c2st_floor_mean'], None, '{:.3f}')}",
                      pm(r["material_coverage_mean"], r["material_coverage_std"], "{:.0f}", 100),
                      f"{r['runs']}" + (f" ({r['diverged']} diverged)" if r["diverged"] else "")])
     return rows
 
 
-HEADER = ["data", "model", "modes captured", "high quality %", "reverse KL", "material coverage %", "runs"]
+HEADER = ["data", "model", "modes captured", "high quality %", "reverse KL", "spread",
+          "offset (std)", "C2ST / floor", "material coverage %", "runs"]
+# issue 14's targets, judged on every seed
+HQ_TARGET = {"cwgan-gp": 0.95, "wgan-gp": 0.90}
+SPREAD_RANGE = (0.85, 1.15)
+OFFSET_TARGET = 0.25
+C2ST_MARGIN = 0.05
+
+
+def budget(model: str, steps: int | None) -> int:
+    """The generator steps a grid row trains for: the given budget, else the row's own."""
+    return steps or model_rows()[model][1].steps or DEFAULT_STEPS
+
+
+def target_lines(frame, model: str) -> list[str]:
+    """Issue 14's targets for `model`'s rows of `frame`, each judged on every seed."""
+    rs = frame[(frame["model"] == model) & (frame["sampling"] == "raw")]
+    label = row_label(model)
+
+    def items(test, shown):
+        return [(f"{r['data']} s{int(r['seed'])}", bool(test(r)), shown(r)) for _, r in rs.iterrows()]
+
+    low, high = SPREAD_RANGE
+    hq = HQ_TARGET[model]
+    return [
+        verdict_all(f"({label}) every mode on every seed, >= {100 * hq:.0f}% high quality",
+                    items(lambda r: r["modes_captured"] == r["modes"] and r["hq"] >= hq,
+                          lambda r: f"{r['modes_captured']:.0f}/{r['modes']} {100 * r['hq']:.1f}%")),
+        verdict_all(f"({label}) the fit inside each mode: mean spread ratio {low}-{high}, mean "
+                    f"offset <= {OFFSET_TARGET} std, C2ST within {C2ST_MARGIN} of its floor",
+                    items(lambda r: low <= r["spread_mean"] <= high and r["offset_mean"] <= OFFSET_TARGET
+                          and r["c2st"] - r["c2st_floor"] <= C2ST_MARGIN,
+                          lambda r: f"{r['spread_mean']:.2f}/{r['offset_mean']:.2f}/"
+                                    f"{r['c2st'] - r['c2st_floor']:+.3f}")),
+    ]
 
 
 def timed(label: str, **kwargs):
@@ -174,11 +214,11 @@ def main(argv=None):
     parser.add_argument("--long", type=int, default=0, help="also run cwgan-gp at this many steps")
     parser.add_argument("--balance", type=int, default=0, metavar="N",
                         help="also time the grid with --max-members N (ensembles cut to even pieces)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["grid", "speed", "remedies", "standard"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["grid", "speed", "remedies", "standard", "larger"])
     parser.add_argument("--quick", action="store_true", help="tiny budget, prints instead of writing docs")
     args = parser.parse_args(argv)
     one_thread()
-    steps = 3 if args.quick else (args.steps or DEFAULT_STEPS)
+    steps = 3 if args.quick else args.steps      # None: each row's own budget
     seeds = 1 if args.quick else args.seeds
     started = load()
     parts = []
@@ -188,11 +228,11 @@ def main(argv=None):
         grid, wall, cpu = timed("grid", modes=[4, 8, 16, 32], models=["gan", "wgan-gp", "cwgan-gp"],
                                 seeds=seeds, steps=steps, out=OUT / "grid", workers=args.workers)
         headline.update(grid_wall=wall, grid_cpu=cpu, grid_runs=len(grid))
-        cw = summarise(grid[grid["model"] == "cwgan-gp"])
         parts.append(
-            f"### Full grid: {len(grid)} runs, {steps} generator steps each\n\n"
+            f"### Full grid: {len(grid)} runs, {budget_text(grid)} generator steps each\n\n"
             f"Blobs with 4/8/16/32 modes x vanilla GAN / WGAN-GP / conditional WGAN-GP x {seeds} seeds, "
-            f"every setting the `gankit train` default for the model except the budget "
+            f"every setting the `gankit train` default for the model (conditional WGAN-GP: the "
+            f"points recipe, docs/mode_collapse_recipe.md) except the budget "
             f"(`gankit experiment mode-collapse --seeds {seeds} --workers {args.workers} --out DIR`). "
             f"{args.workers} process(es), one torch thread each, vectorised ensembles (one per model: "
             f"{4 * seeds} runs). **Total {wall:.0f} s wall, "
@@ -200,15 +240,15 @@ def main(argv=None):
             f"wall of it. Load average when it started: {grid.attrs.get('load_start', '?')}. "
             "Mean ± std over seeds; material coverage is the reference material's own "
             f"test (one sample within 0.1 of a KMeans centre), shown beside the standard metrics only "
-            f"to compare.\n\n" + markdown_table(HEADER, summary_rows(grid, False))
+            f"to compare. Spread: generated std / true std per axis, mean over captured modes; "
+            "offset: distance of a class's mean from its centre in std, mean over modes (both "
+            "per label for the conditional model, per nearest centre otherwise); C2ST: accuracy "
+            "of a kNN classifier telling 2,500 generated from held-out real points, beside two "
+            "real samples' (the floor).\n\n" + markdown_table(HEADER, summary_rows(grid, False))
             + "\n\n" + verdict(f"the {len(grid)}-run grid, wall seconds on this machine "
                                  f"(`--workers {args.workers}`)", wall, 600, higher_is_better=False,
                                  fmt="{:.0f}", unit=" s")
-            + "\n" + verdict_all(
-                "conditional WGAN-GP captures every mode with >= 90% high quality (mean over seeds)",
-                [(f"{int(r['modes'])} modes", r["modes_captured_mean"] >= r["modes"] and r["hq_mean"] >= 0.9,
-                  f"{r['modes_captured_mean']:.1f} captured, {100 * r['hq_mean']:.1f}% HQ")
-                 for _, r in cw.iterrows()])
+            + "\n" + "\n".join(target_lines(grid, "cwgan-gp") + target_lines(grid, "wgan-gp"))
             + "\n\n" + schedule_text(grid, wall, args.workers))
         if args.balance:
             bal, bwall, bcpu = timed("grid balanced", modes=[4, 8, 16, 32],
@@ -230,12 +270,15 @@ def main(argv=None):
     if "speed" not in args.skip:
         probe_steps = 3 if args.quick else 30
         rows, total_loop, total_vec = [], 0.0, 0.0
+        projected = {"loop": 0.0, "vectorised": 0.0}     # ms per run, each model at its budget
         for name, model, cond in (("gan", "gan", False), ("wgan-gp", "wgan-gp", False),
                                   ("cwgan-gp", "wgan-gp", True)):
             print(f"[{time.strftime('%H:%M:%S')}] speed probe {name}", file=sys.stderr, flush=True)
             s = speed_probe(model, cond, probe_steps, 4 if args.quick else 20, 2 if args.quick else 4)
             total_loop += s["loop"]
             total_vec += s["vectorised"]
+            for way in projected:
+                projected[way] += s[way] * budget(name, steps)
             rows.append([row_label(name), f"{s['loop']:.1f}", f"{s['vectorised']:.1f}",
                          f"{s['loop'] / s['vectorised']:.2f}x"])
         rows.append(["grid mix (one run of each model)", f"{total_loop:.1f}", f"{total_vec:.1f}",
@@ -250,8 +293,9 @@ def main(argv=None):
             "`tests/training/test_ensemble.py`). The work is dominated by 256 x 128 x 128 matrix "
             "products, which one thread already runs near its arithmetic peak, so batching removes the "
             "per-operation overhead but not the arithmetic: the gain is modest on this CPU. Projected "
-            f"training time of the grid one by one: {total_loop * runs_per_model * steps / 1000:.0f} s CPU, "
-            f"vectorised: {total_vec * runs_per_model * steps / 1000:.0f} s CPU.\n\n"
+            f"training time of the grid one by one: {projected['loop'] * runs_per_model / 1000:.0f} s CPU, "
+            f"vectorised: {projected['vectorised'] * runs_per_model / 1000:.0f} s CPU (each model "
+            "at its budget).\n\n"
             + markdown_table(["model", "one-by-one ms", "vectorised ms", "speed-up"], rows))
 
     if "remedies" not in args.skip:
@@ -260,7 +304,8 @@ def main(argv=None):
                                remedies=["pac"], seeds=rseeds, steps=steps,
                                out=OUT / "remedies", workers=args.workers)
         rows = summary_rows(rem)
-        text = (f"PacGAN (4 packed samples) on 8 and 32 modes, {rseeds} seeds, {steps} steps; compare "
+        text = (f"PacGAN (4 packed samples) on 8 and 32 modes, {rseeds} seeds, "
+                f"{budget_text(rem)} steps; compare "
                 f"with the rows of the same models above. {len(rem)} runs, {wall:.0f} s wall, "
                 f"{cpu:.0f} s CPU.")
         if args.minibatch:
@@ -292,15 +337,33 @@ def main(argv=None):
             rows += summary_rows(frame)
             k = 8 if data == "ring8" else 25
             for label, m, hq, rkl in PUBLISHED[data]:
-                rows.append([data, f"{label} (PacGAN Table 1)", f"{m} / {k}", f"{hq}", f"{rkl}", "-", "10"])
+                rows.append([data, f"{label} (PacGAN Table 1)", f"{m} / {k}", f"{hq}", f"{rkl}",
+                             "-", "-", "-", "-", "10"])
         parts.append(
-            f"### ring8 and grid25 beside the published figures ({sseeds} seeds, {steps} steps)\n\n"
+            f"### ring8 and grid25 beside the published figures ({sseeds} seeds, "
+            f"{budget('wgan-gp', steps)} steps)\n\n"
             "Same definitions as PacGAN (Lin et al. 2018), whose Table 1 rows are mean over 10 runs of "
             "400 epochs of 100k samples on a GPU with their own networks: a far larger budget than "
             "here. VEEGAN (Srivastava et al. 2017, Table 1) and Unrolled GAN (Metz et al. 2017) report "
             "these mixtures under other protocols (VEEGAN: its own networks and budget, no reverse KL; "
             "Metz et al.: pictures of the ring only); their figures are not copied here.\n\n"
             + markdown_table(HEADER, rows))
+
+    if "larger" not in args.skip:
+        gseeds = 1 if args.quick else args.seeds
+        big, wall, cpu = timed("blobs64", modes=[64], models=["gan", "wgan-gp", "cwgan-gp"],
+                               seeds=gseeds, steps=steps, out=OUT / "blobs64", workers=args.workers)
+        grid100, wall2, cpu2 = timed("grid100", data="grid100", models=["gan", "wgan-gp"],
+                                     seeds=gseeds, steps=steps, out=OUT / "grid100",
+                                     workers=args.workers)
+        parts.append(
+            f"### Larger mixtures: blobs64 and grid100 ({gseeds} seeds)\n\n"
+            "Where each model stops scaling: 64 blobs (the grid's layout) and the 10x10 grid "
+            f"(grid25's spacing and width). blobs64: {budget_text(big)} steps, {len(big)} runs, "
+            f"{wall:.0f} s wall, {cpu:.0f} s CPU; grid100: {budget_text(grid100)} steps, "
+            f"{len(grid100)} runs, {wall2:.0f} s wall, {cpu2:.0f} s CPU.\n\n"
+            + markdown_table(HEADER, summary_rows(big, False) + summary_rows(grid100, False))
+            + "\n\n" + "\n".join(target_lines(big, "cwgan-gp")))
 
     if args.long:
         lseeds = 1 if args.quick else min(args.seeds, 3)
@@ -310,7 +373,8 @@ def main(argv=None):
             f"### Conditional WGAN-GP at {args.long} steps ({lseeds} seeds)\n\n"
             f"Does a longer budget meet the quality target? {len(long)} runs, {wall:.0f} s wall, "
             f"{cpu:.0f} s CPU.\n\n"
-            + markdown_table(HEADER, summary_rows(long, False)))
+            + markdown_table(HEADER, summary_rows(long, False))
+            + "\n\n" + "\n".join(target_lines(long, "cwgan-gp")))
 
     body = (f"Shared 2-core machine: load average {started} when the benchmark started, {load()} at "
             "the end (other jobs were running, so wall times are inflated; CPU times are this "
@@ -321,7 +385,8 @@ def main(argv=None):
         print(body)
     else:
         write_section("mode_collapse", "Mode collapse: 4/8/16/32 modes x 3 models x 5 seeds, remedies, "
-                      "ring8 and grid25", body, command_line("bench_mode_collapse", argv),
+                      "ring8 and grid25, blobs64 and grid100", body,
+                      command_line("bench_mode_collapse", argv),
                       threads=f"one torch thread per process; {args.workers} worker process(es) "
                               "for the experiments",
                       check=(check_rows(), CHECK_TOLERANCE))

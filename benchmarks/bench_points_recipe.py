@@ -1,14 +1,17 @@
-"""The conditional points recipe (issue 14, docs/mode_collapse_recipe.md) against today's default
-conditional WGAN-GP on blob mixtures, seed by seed, with the issue's targets judged.
+"""The conditional points recipe (issue 14, docs/mode_collapse_recipe.md), conditional WGAN-GP's
+default on points, against the former default on blob mixtures, seed by seed, with the issue's
+targets judged.
 
-Rows: today's default conditional WGAN-GP at the mode-collapse experiment's budget (1,000 steps)
-and at the recipe's (2,000 steps), and the recipe (`--label-input onehot --gp-center 0
---lr-g 3e-4 --lr-d 3e-4 --ema 0.99`, 2,000 steps). Every run trains with the ordinary loop
+Rows: the recipe (`gankit train --conditional`'s defaults on points: one-hot labels, a
+zero-centred penalty, lr 3e-4, the generator's weight average, 3,000 steps) and the former
+default (the material's learned label embedding, penalty centred at 1, lr 1e-3, no average) at
+the mode-collapse experiment's 1,000 steps; on 8, 16 and 32 modes and 3 seeds, the recipe less
+one piece, the former default at the recipe's budget, and wider latent spaces. Every run trains with the ordinary loop
 (`one_by_one`) through `gankit.experiments.mode_collapse.run_mode_collapse`, which also scores
 it (2,500 samples: modes, high-quality share, reverse KL, per-mode spread and offset, C2ST
 against held-out points with its real-vs-real floor).
 
-    python -m benchmarks.bench_points_recipe [--seeds 5] [--modes 8 16 32] [--quick] [--continue]
+    python -m benchmarks.bench_points_recipe [--seeds 5] [--modes 4 8 16 32 64] [--quick] [--continue]
 
 Writes docs/benchmarks.md, section "points_recipe"; raw rows in runs/bench_points_recipe/.
 """
@@ -21,30 +24,31 @@ import sys
 import time
 
 from gankit.experiments.mode_collapse import cpu_seconds, run_mode_collapse
-from gankit.gans.wgan_gp import POINTS_RECIPE
+from gankit.gans.wgan_gp import MATERIAL_POINTS, POINTS_RECIPE, POINTS_RECIPE_STEPS
 
 from ._common import (COMMIT_AT_START, ROOT, _git, load_text, markdown_table, one_thread, verdict_all,
                       write_section)
 
 OUT = ROOT / "runs" / "bench_points_recipe"
 RECIPE = POINTS_RECIPE
+STEPS = POINTS_RECIPE_STEPS
 # row name -> (how tables name it, generator steps, settings beside the model's defaults)
 ROWS = {
-    "default-1000": ("default, 1,000 steps", 1000, {}),
-    "default-2000": ("default, 2,000 steps", 2000, {}),
-    "recipe": ("recipe, 2,000 steps", 2000, RECIPE),
+    "material-1000": ("former default, 1,000 steps", 1000, MATERIAL_POINTS),
+    "recipe": (f"recipe (the default), {STEPS:,} steps", STEPS, {}),
 }
-# the recipe less one of its pieces (or with one more), on the first ABLATION_SEEDS seeds: what
-# each piece is worth in gankit itself
+# the recipe less one of its pieces (or with one more), and the former default at the recipe's
+# budget, on the first ABLATION_SEEDS seeds of ABLATION_MODES: what each piece is worth
 ABLATIONS = {
-    "no-ema": ("recipe without the weight average", 2000, {**RECIPE, "ema": None}),
-    "gp-center-1": ("recipe, penalty centred at 1", 2000, {**RECIPE, "gp_center": 1.0}),
-    "embedding": ("recipe, learned label embedding", 2000, {**RECIPE, "label_input": "embedding"}),
-    "lr-1e-3": ("recipe at lr 1e-3", 2000, {**RECIPE, "lr_g": 1e-3, "lr_d": 1e-3}),
-    "latent-16": ("recipe, latent 16", 2000, {**RECIPE, "latent_dim": 16}),
-    "latent-32": ("recipe, latent 32", 2000, {**RECIPE, "latent_dim": 32}),
+    "material-budget": (f"former default, {STEPS:,} steps", STEPS, MATERIAL_POINTS),
+    "no-ema": ("recipe without the weight average", STEPS, {"ema": 0.0}),
+    "gp-center-1": ("recipe, penalty centred at 1", STEPS, {"gp_center": 1.0}),
+    "embedding": ("recipe, learned label embedding", STEPS, {"label_input": "embedding"}),
+    "lr-1e-3": ("recipe at lr 1e-3", STEPS, {"lr_g": 1e-3, "lr_d": 1e-3}),
+    "latent-32": ("recipe, latent 32", STEPS, {"latent_dim": 32}),
 }
 ABLATION_SEEDS = 3
+ABLATION_MODES = (8, 16, 32)
 ALL_ROWS = {**ROWS, **ABLATIONS}
 # issue 14's targets for conditional WGAN-GP on every seed
 HQ_TARGET = 0.95
@@ -162,9 +166,9 @@ def verdicts(records: list[dict], row: str) -> list[str]:
 
 
 def check_rows() -> list[dict]:
-    """The recipe on blobs8, seed 0, 100 steps (exact)."""
+    """The recipe (the default) on blobs8, seed 0, 100 steps (exact)."""
     frame = run_mode_collapse(modes=[8], models=["cwgan-gp"], data="blobs", seeds=[0], steps=100,
-                              one_by_one=True, out=None, report=False, **RECIPE)
+                              one_by_one=True, out=None, report=False)
     r = frame.iloc[0]
     return [{"row": "blobs8 recipe seed 0", "settings": {"steps": 100},
              "values": {"modes_captured": int(r["modes_captured"]), "hq": float(r["hq"]),
@@ -178,7 +182,7 @@ CHECKS = {"points_recipe": check_rows}
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--modes", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--modes", type=int, nargs="+", default=[4, 8, 16, 32, 64])
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run (2 seeds, blobs8, a twentieth of the steps; no document)")
     parser.add_argument("--continue", dest="resume", action="store_true",
@@ -200,7 +204,7 @@ def main(argv=None) -> int:
                 continue
             records += measure(row, k, seeds, 0.05 if args.quick else 1.0)
             path.write_text(json.dumps({"key": key, "records": records}, indent=1))
-    for k in modes:
+    for k in (m for m in modes if m in ABLATION_MODES):
         for row in ABLATIONS:
             if args.quick or any(r["row"] == row and r["modes"] == k for r in records):
                 continue
@@ -210,20 +214,22 @@ def main(argv=None) -> int:
         print(per_seed_table(records))
         return 0
     bad = [r for r in records if r["status"] != "ok" or not math.isfinite(r["hq"])]
-    lines = [line for row in ("recipe", "default-1000") for line in verdicts(records, row)]
+    lines = [line for row in ("recipe", "material-1000") for line in verdicts(records, row)]
     main_records = [r for r in records if r["row"] in ROWS]
     ablated = [r for r in records if r["row"] in ABLATIONS]
-    recipe_first = [r for r in records if r["row"] == "recipe" and r["seed"] < ABLATION_SEEDS]
+    recipe_first = [r for r in records if r["row"] == "recipe" and r["seed"] < ABLATION_SEEDS
+                    and r["modes"] in ABLATION_MODES]
     kept_text = (f" {kept} of the {len(records)} runs were kept from a stopped run of the same "
                  "gankit source (--continue)." if kept else "")
     body = f"""Load average {load0} at the start, {load_text()} at the end (the machine was shared
 with other jobs, so CPU seconds, not wall time, are the cost). One torch thread. Conditional
 WGAN-GP (`gankit experiment mode-collapse` row `cwgan-gp`) on blobs{', '.join(map(str, modes))},
-seeds {seeds[0]}-{seeds[-1]}, every run trained with the ordinary loop. Rows: today's defaults
-(learned label embedding, penalty centred at 1 with weight 1, Adam 1e-3 with linear decay, 2
-critic steps) at the experiment's budget of 1,000 generator steps and at the recipe's 2,000; and
-the recipe of docs/mode_collapse_recipe.md: `--label-input onehot --gp-center 0 --lr-g 3e-4
---lr-d 3e-4 --ema 0.99`, 2,000 steps, sampled from the weight average. Scores on 2,500 samples
+seeds {seeds[0]}-{seeds[-1]}, every run trained with the ordinary loop. Rows: the recipe of
+docs/mode_collapse_recipe.md, conditional WGAN-GP's default on points since issue 14 (one-hot
+labels, penalty centred at 0 with weight 1, Adam 3e-4 with linear decay, 2 critic steps, the
+generator's weight average at 0.99; {STEPS:,} steps, sampled from the average), and the former
+default (learned label embedding, penalty centred at 1, Adam 1e-3, no average: the experiment's
+row `cwgan-gp-material`) at the experiment's budget of 1,000 generator steps. Scores on 2,500 samples
 (labels cycling over the classes): modes captured and high quality (within 3 std of a centre;
 PacGAN's definitions; real samples score 98.9%), reverse KL, the per-mode spread ratio
 (generated std / true std, per axis; mean over captured modes, and the worst mode) and mean
@@ -238,8 +244,9 @@ Targets (issue 14, conditional WGAN-GP, judged on every seed of every mixture):
 
 {chr(10).join(lines)}
 
-What each piece of the recipe is worth, and the latent-dimension sweep: the recipe less one
-piece, at the default learning rate, or with a wider latent space (the recipe's is 8), seeds 0-{ABLATION_SEEDS - 1}, beside the recipe's own first {ABLATION_SEEDS} seeds:
+What each piece of the recipe is worth: the recipe less one piece, at the former learning
+rate, or with a wider latent space (the recipe's is 8), and the former default at the recipe's
+budget; blobs{', '.join(str(m) for m in modes if m in ABLATION_MODES)}, seeds 0-{ABLATION_SEEDS - 1}, beside the recipe's own first {ABLATION_SEEDS} seeds:
 
 {summary_table(recipe_first + ablated, {"recipe": None, **ABLATIONS})}
 
@@ -251,7 +258,7 @@ Per seed:
                   "penalty, generator EMA", body,
                   "python -m benchmarks.bench_points_recipe"
                   + (f" --seeds {args.seeds}" if args.seeds != 5 else "")
-                  + (f" --modes {' '.join(map(str, args.modes))}" if args.modes != [8, 16, 32] else ""),
+                  + (f" --modes {' '.join(map(str, args.modes))}" if args.modes != [4, 8, 16, 32, 64] else ""),
                   threads="1 (one torch thread, one process)",
                   check=(check_rows(), {"kind": "exact"}))
     return 0
