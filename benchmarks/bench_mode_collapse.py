@@ -119,13 +119,13 @@ def timed(label: str, **kwargs):
 
 
 def speed_probe(model: str, conditional: bool, steps: int, members: int, loop_members: int) -> dict:
-    """CPU ms per run-step: one ensemble of `members` runs (the grid's mix of mode counts and
-    seeds) against `loop_members` runs of the ordinary loop."""
+    """CPU ms per run-step: one ensemble of `members` runs (as the grid's: the seeds of one
+    mixture, blobs16) against `loop_members` runs of the ordinary loop."""
     def build(n):
         mods, data, configs = [], [], []
         for i in range(n):
-            c = TrainConfig(data=f"blobs{(4, 8, 16, 32)[i % 4]}", model=model, conditional=conditional,
-                            seed=i // 4, steps=steps, progress=False, tensorboard=False).resolve("points")
+            c = TrainConfig(data="blobs16", model=model, conditional=conditional,
+                            seed=i, steps=steps, progress=False, tensorboard=False).resolve("points")
             train, _ = prepare_data(c)
             mods.append(build_module(c, DataSpec.of(train)))
             data.append(train)
@@ -167,15 +167,19 @@ def minibatch_cost(steps: int) -> dict:
 
 
 def schedule_text(frame, wall: float, workers: int) -> str:
-    """Where the grid's wall time goes: each model's ensemble (the unit a worker trains), the
-    longest-first schedule over the workers, and the rest (scoring, files, start-up)."""
-    units = frame.groupby("model", sort=False)["seconds"].sum()   # an ensemble's wall seconds
+    """Where the grid's wall time goes: the ensembles (one per model and mixture, the units a
+    worker trains), the longest-first schedule over the workers, and the rest (scoring, files,
+    start-up)."""
+    raw = frame[frame["sampling"] == "raw"]
+    units = raw.groupby(["model", "data"], sort=False)["seconds"].sum()  # an ensemble's wall s
     loads = [0.0] * max(1, workers)
-    for model, seconds in units.sort_values(ascending=False).items():
+    for seconds in units.sort_values(ascending=False):
         loads[loads.index(min(loads))] += seconds
+    per_model = units.groupby(level=0, sort=False)
     train = frame.attrs.get("train_seconds", float("nan"))
     return ("Where the wall time goes: the ensembles trained "
-            + ", ".join(f"{row_label(m)} {v:.0f} s" for m, v in units.items())
+            + ", ".join(f"{row_label(m)} {v.sum():.0f} s ({len(v)} ensembles, "
+                        f"{v.min():.0f}-{v.max():.0f} s each)" for m, v in per_model)
             + f" (wall, in their worker); longest first on {workers} worker(s) that is "
             + " and ".join(f"{v:.0f} s" for v in loads)
             + f" of training per worker, against {units.sum() / max(1, workers):.0f} s if the work "
@@ -234,8 +238,8 @@ def main(argv=None):
             f"every setting the `gankit train` default for the model (conditional WGAN-GP: the "
             f"points recipe, docs/mode_collapse_recipe.md) except the budget "
             f"(`gankit experiment mode-collapse --seeds {seeds} --workers {args.workers} --out DIR`). "
-            f"{args.workers} process(es), one torch thread each, vectorised ensembles (one per model: "
-            f"{4 * seeds} runs). **Total {wall:.0f} s wall, "
+            f"{args.workers} process(es), one torch thread each, vectorised ensembles (one per model "
+            f"and mixture: {seeds} runs). **Total {wall:.0f} s wall, "
             f"{cpu:.0f} s CPU**; training {grid.attrs['train_seconds']:.0f} s "
             f"wall of it. Load average when it started: {grid.attrs.get('load_start', '?')}. "
             "Mean ± std over seeds; material coverage is the reference material's own "
@@ -274,7 +278,7 @@ def main(argv=None):
         for name, model, cond in (("gan", "gan", False), ("wgan-gp", "wgan-gp", False),
                                   ("cwgan-gp", "wgan-gp", True)):
             print(f"[{time.strftime('%H:%M:%S')}] speed probe {name}", file=sys.stderr, flush=True)
-            s = speed_probe(model, cond, probe_steps, 4 if args.quick else 20, 2 if args.quick else 4)
+            s = speed_probe(model, cond, probe_steps, seeds, 2 if args.quick else 4)
             total_loop += s["loop"]
             total_vec += s["vectorised"]
             for way in projected:
@@ -288,7 +292,7 @@ def main(argv=None):
         parts.append(
             "### Vectorised ensembles against the one-by-one loop\n\n"
             f"CPU milliseconds per run and generator step (one torch thread; {probe_steps} steps; the "
-            "loop on 4 runs, the ensemble on 20 runs of 4/8/16/32 modes as in the grid). Both compute "
+            f"loop on 4 runs, the ensemble on {seeds} runs of blobs16, as the grid's). Both compute "
             "the same thing (same weights, data, random streams and update order per run; "
             "`tests/training/test_ensemble.py`). The work is dominated by 256 x 128 x 128 matrix "
             "products, which one thread already runs near its arithmetic peak, so batching removes the "

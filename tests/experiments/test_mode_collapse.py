@@ -285,3 +285,26 @@ def test_cwgan_gp_trains_the_recipe_for_its_own_budget_and_the_material_row_the_
     frame = run_mode_collapse(modes=[8], models=["cwgan-gp-material"], seeds=1, steps=3, hidden=16,
                               out=tmp_path, report=False, progress=False)
     assert (frame["status"] == "ok").all() and frame["model"].tolist() == ["cwgan-gp-material"]
+
+
+def test_each_configuration_trains_as_an_ensemble_of_its_own_by_default(monkeypatch):
+    """The seeds of a model on one mixture are one unit: units that balance over workers and
+    processes, whatever the grid's size."""
+    from gankit.experiments import mode_collapse
+    from gankit.training.ensemble import training_units
+
+    seen = {}
+    share = mode_collapse._train_share
+
+    def spy(runs, trains, mine, **options):
+        seen["units"] = training_units([r.config for r in runs], trains,
+                                       max_members=options["max_members"])
+        seen["data"] = [r.data for r in runs]
+        return share(runs, trains, mine, **options)
+
+    monkeypatch.setattr(mode_collapse, "_train_share", spy)
+    frame = run_mode_collapse(modes=[4, 8], models=["gan", "cwgan-gp"], seeds=2, steps=2, hidden=16,
+                              report=False)
+    assert (frame["status"] == "ok").all()
+    assert seen["units"] == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert all(len({seen["data"][i] for i in unit}) == 1 for unit in seen["units"])

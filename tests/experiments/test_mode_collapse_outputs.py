@@ -5,7 +5,8 @@ import math
 import pandas as pd
 
 from gankit.experiments.mode_collapse import COLUMNS
-from gankit.experiments.mode_collapse_outputs import print_summary, results_markdown, summarise
+from gankit.experiments.mode_collapse_outputs import (budget_text, print_summary, results_markdown,
+                                                       summarise)
 
 
 def frame():
@@ -44,3 +45,13 @@ def test_printed_table_has_a_line_per_configuration_and_the_totals(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and "modes 3.0 ± 1.4 / 4" in lines[0] and "modes n/a / 4" in lines[1]
     assert lines[2].startswith("3 runs in 12.0 s wall (20.0 s CPU); wrote")
+
+
+def test_the_budget_names_each_models_steps_when_they_differ():
+    one = frame()
+    assert budget_text(one) == "10"
+    assert "; 10 generator steps per run" in results_markdown(one)
+    mixed = one.copy()
+    mixed.loc[mixed["model"] == "wgan-gp", "steps"] = 30
+    assert budget_text(mixed) == "10 (gan), 30 (wgan-gp)"
+    assert "10 (gan), 30 (wgan-gp) generator steps per run" in results_markdown(mixed)

@@ -17,9 +17,9 @@ with the material's own "coverage" test (`material_coverage`: KMeans centres of 
 a centre counts if one of 10,000 generated samples lies within 0.1 of it, in the material's
 scaling of the data to 0.9 of its largest absolute value per axis).
 
-Runs that share shapes train together as one vectorised ensemble (gankit.training.ensemble);
-`one_by_one=True` trains them one after the other with the ordinary training loop, with the same
-numbers up to float rounding. The look-ahead, multi-generator and autoencoder models always
+The seeds of one configuration (model, remedy, mixture) train together as one vectorised
+ensemble (gankit.training.ensemble); `one_by_one=True` trains them one after the other with the
+ordinary training loop, with the same numbers up to float rounding. The look-ahead, multi-generator and autoencoder models always
 train with the ordinary loop.
 
 This module plans, trains and scores the runs and holds the command; the tables, pictures and
@@ -256,6 +256,7 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
     steps: generator steps per run (default: the row's own budget where it declares one, as
     conditional WGAN-GP's points recipe does, else DEFAULT_STEPS). one_by_one: train each run with the
     ordinary loop instead of vectorised ensembles (same numbers up to float rounding).
+    max_members: the largest ensemble (default: the seeds of one configuration).
     workers: train that many ensembles (or runs) at once in worker processes (each with this
     process's torch thread count); on a 2-core machine, workers=2 with one thread each.
     out: folder for results.csv, results.md, samples.png, experiment.json (and report.html).
@@ -279,6 +280,11 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
     if unknown:
         raise GankitError(f"unknown refinement {unknown}; choose from {', '.join(SAMPLINGS[1:])}")
     runs = plan_runs(modes, models, remedies, data, seeds, steps, **settings)
+    if max_members is None:
+        # One ensemble per cell of the table (a model, remedy and mixture: its seeds, which plan
+        # order keeps together). Such units balance over workers and processes, whose number
+        # then changes no figure, and a conditional ensemble pads no labels.
+        max_members = len({run.seed for run in runs})
     sharded = distributed.is_active()
     rank, world = (distributed.get_rank(), distributed.get_world_size()) if sharded else (0, 1)
     out = _prepare_out(out, rank)
@@ -432,7 +438,8 @@ def register(experiment_subparsers) -> None:
         add_setting(common, field)
     p.add_argument("--one-by-one", action="store_true",
                    help="train runs one after the other with the ordinary loop (same numbers, slower)")
-    p.add_argument("--max-members", type=int, help="largest vectorised ensemble (default: no cap)")
+    p.add_argument("--max-members", type=int, help="largest vectorised ensemble (default: the "
+                   "seeds of one configuration)")
     p.add_argument("--workers", type=int, default=1,
                    help="train this many ensembles at once in worker processes (default 1)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: cuda:LOCAL_RANK)")
