@@ -1,9 +1,8 @@
 """`gankit demo`: the built-in showcase, small enough for a 2-core CPU in a few minutes.
 
-Trains WGAN-GP on ring8 and a conditional WGAN-GP on blobs8 (with the conditional points
-recipe of docs/mode_collapse_recipe.md, which fits each mode rather than a thin segment of it),
-evaluates both with `gankit eval`'s
-metrics for toy mixtures (modes captured and high-quality share, and beside them how well each
+Trains WGAN-GP on ring8 and a conditional WGAN-GP on blobs8 (its defaults: the conditional
+points recipe of docs/mode_collapse_recipe.md, which fits each mode rather than a thin segment of
+it), evaluates both with `gankit eval`'s metrics for toy mixtures (modes captured and high-quality share, and beside them how well each
 mode is fitted: spread ratio, mean offset, C2ST against its real-vs-real floor), writes a report
 whose top holds that verdict, and prints where everything is.
 """
