@@ -2,9 +2,10 @@
 
 Trains WGAN-GP on ring8 and a conditional WGAN-GP on blobs8 (its defaults: the conditional
 points recipe of docs/mode_collapse_recipe.md, which fits each mode rather than a thin segment of
-it), evaluates both with `gankit eval`'s metrics for toy mixtures (modes captured and high-quality share, and beside them how well each
-mode is fitted: spread ratio, mean offset, C2ST against its real-vs-real floor), writes a report
-whose top holds that verdict, and prints where everything is.
+it), evaluates both with `gankit eval`'s metrics for toy mixtures (modes captured and
+high-quality share, and beside them how well each mode is fitted: spread ratio, mean offset,
+C2ST against its real-vs-real floor), writes a report whose top holds that verdict, and prints
+where everything is.
 """
 from __future__ import annotations
 

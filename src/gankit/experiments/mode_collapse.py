@@ -19,8 +19,8 @@ scaling of the data to 0.9 of its largest absolute value per axis).
 
 The seeds of one configuration (model, remedy, mixture) train together as one vectorised
 ensemble (gankit.training.ensemble); `one_by_one=True` trains them one after the other with the
-ordinary training loop, with the same numbers up to float rounding. The look-ahead, multi-generator and autoencoder models always
-train with the ordinary loop.
+ordinary training loop, with the same numbers up to float rounding. The look-ahead,
+multi-generator and autoencoder models always train with the ordinary loop.
 
 This module plans, trains and scores the runs and holds the command; the tables, pictures and
 records it writes are in `mode_collapse_outputs`.
@@ -254,8 +254,8 @@ def run_mode_collapse(modes: Sequence[int] = DEFAULT_MODES, models: Sequence[str
     modes: mode counts of the blobs mixtures (ignored for ring8/grid25). models: gan, wgan-gp,
     cwgan-gp. remedies: none, minibatch, pac. seeds: a count (seeds 0..n-1) or a list.
     steps: generator steps per run (default: the row's own budget where it declares one, as
-    conditional WGAN-GP's points recipe does, else DEFAULT_STEPS). one_by_one: train each run with the
-    ordinary loop instead of vectorised ensembles (same numbers up to float rounding).
+    conditional WGAN-GP's points recipe does, else DEFAULT_STEPS). one_by_one: train each run
+    with the ordinary loop instead of vectorised ensembles (same numbers up to float rounding).
     max_members: the largest ensemble (default: the seeds of one configuration).
     workers: train that many ensembles (or runs) at once in worker processes (each with this
     process's torch thread count); on a 2-core machine, workers=2 with one thread each.
