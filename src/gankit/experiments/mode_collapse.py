@@ -62,6 +62,12 @@ def row_settings(name: str) -> dict:
     return {"model": variant.model or variant.name, **row.settings}
 
 
+def row_steps(name: str, steps: int | None = None) -> int:
+    """The generator steps row `name` trains for: `steps` when given, else the row's own budget
+    (a recipe's), else the experiment's DEFAULT_STEPS."""
+    return steps or model_rows()[name][1].steps or DEFAULT_STEPS
+
+
 def row_label(name: str) -> str:
     """How row `name` is shown in tables (its name, when no variant declares it)."""
     rows = model_rows()
@@ -179,7 +185,7 @@ def plan_runs(modes=DEFAULT_MODES, models=DEFAULT_MODELS, remedies=("none",), da
                     values = dict(progress=False, tensorboard=False)
                     values.update(common)
                     values.update(data=name, seed=seed, remedy=REMEDIES[remedy],
-                                  steps=steps or row.steps or DEFAULT_STEPS, **row_settings(model))
+                                  steps=row_steps(model, steps), **row_settings(model))
                     values.update(own)
                     config = TrainConfig(**values).resolve("points")
                     runs.append(Run(name, k, model, remedy, seed, config))

@@ -304,7 +304,7 @@ def write_record(path: Path, frame: pd.DataFrame, runs: Sequence[Run]) -> None:
     record = {
         "experiment": "mode-collapse",
         "runs": len(frame),
-        "steps": sorted({r.config.steps for r in runs}),
+        "steps": frame.attrs.get("steps"),
         "vectorised": frame.attrs.get("vectorised"),
         "wall_seconds": round(frame.attrs.get("wall_seconds", 0.0), 3),
         "cpu_seconds": round(frame.attrs.get("cpu_seconds", 0.0), 3),

@@ -4,7 +4,8 @@ Every weight becomes an (E, out, in) tensor and every layer a batched matrix pro
 (`torch.baddbmm`); labels (learned embeddings or fixed one-hot vectors), minibatch
 discrimination and PacGAN packing act within each member's batch. `EnsembleGenerator` and
 `EnsembleDiscriminator` are built from the members' own `MLPGenerator` / `MLPDiscriminator`
-(their exact initial weights) and copy the trained weights back with `copy_member_to`. Training them is `gankit.training.ensemble`'s business.
+(their exact initial weights) and copy the trained weights back with `copy_member_to`.
+Training them is `gankit.training.ensemble`'s business.
 """
 from __future__ import annotations
 
