@@ -31,7 +31,8 @@ from ._common import CHECK_RE, COMMIT_AT_START, _git, cpu_signature, head_of, re
 MODULES = ("bench_toy", "bench_metrics", "bench_images", "bench_image_throughput",
            "bench_mode_collapse", "bench_remedies", "bench_conditional_coverage",
            "bench_oversampling", "bench_distributed", "bench_variants", "bench_threads",
-           "bench_time_to_quality", "bench_stacked_mnist", "bench_points_recipe", "bench_refine")
+           "bench_time_to_quality", "bench_stacked_mnist", "bench_points_recipe", "bench_refine",
+           "bench_clusters")
 
 
 def checks() -> dict:

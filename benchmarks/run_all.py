@@ -8,7 +8,7 @@ import time
 BENCHMARKS = ("bench_toy", "bench_metrics", "bench_images", "bench_mode_collapse", "bench_remedies",
               "bench_conditional_coverage", "bench_oversampling", "bench_distributed",
               "bench_variants", "bench_threads", "bench_time_to_quality", "bench_points_recipe",
-              "bench_image_throughput", "bench_stacked_mnist", "bench_refine")
+              "bench_image_throughput", "bench_stacked_mnist", "bench_refine", "bench_clusters")
 
 
 def main() -> int:

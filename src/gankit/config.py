@@ -79,6 +79,9 @@ class TrainConfig:
                               "(with --model gan)", group="remedies")
     spectral_norm: bool = setting(False, "spectral normalisation of the discriminator's weights "
                                   "(Miyato et al. 2018)", group="remedies")
+    clusters: int = setting(0, "points: condition on K k-means clusters of the data, each at its "
+                            "own scale, drawn by their share (more than the modes you expect, e.g. "
+                            "100; docs/mode_collapse_recipe.md); 0: off", group="remedies")
     margin: float | None = setting(None, "EBGAN: energy margin for fakes", default_text="0.5",
                                    group="variant settings")
     pull_away: float = setting(0.0, "EBGAN-PT: weight of the pull-away term (paper: 0.1)",
@@ -208,6 +211,8 @@ class TrainConfig:
         chosen = variant.defaults(c.net)
         if c.conditional:
             chosen.update(variant.conditional_defaults(c.net))
+        elif c.clusters:
+            chosen.update(variant.clustered_defaults(c.net))
         if c.epochs is not None:
             chosen.pop("steps", None)  # the user's epochs decide the budget
         for name, value in chosen.items():
@@ -285,9 +290,10 @@ def _check_recipe_settings(c: TrainConfig) -> None:
     if c.label_input not in LABEL_INPUTS:
         raise GankitError(f"unknown label-input {c.label_input!r}; choose embedding or onehot")
     if c.label_input == "onehot":
-        if not c.conditional:
+        if not (c.conditional or c.clusters):
             raise GankitError("--label-input onehot says how labels enter the networks; this run "
-                              "is unconditional: add --conditional or drop --label-input")
+                              "is unconditional: add --conditional (or --clusters) or drop "
+                              "--label-input")
         if c.net != "mlp":
             raise GankitError(f"--label-input onehot is for the MLP networks (points); the {c.net} "
                               "networks embed labels: drop --label-input")

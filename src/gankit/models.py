@@ -1,8 +1,10 @@
 """From settings and data shape to networks: the one place that picks a family.
 
-`GANModule` holds the generator, the discriminator, the data scaling and, with `--ema`, the
-moving average of the generator's weights that samples are drawn from; it is what checkpoints
-store. `DataSpec` is what networks need to know about the data; it is saved in
+`GANModule` holds the generator, the discriminator, the data scaling (with `--clusters`, the
+clusters the networks are conditioned on: `gankit.nets.clusters`) and, with `--ema`, the moving
+average of the generator's weights that samples are drawn from; it is what checkpoints store.
+It converts between data units and the networks' units (`encode`, `decode`) and picks the
+labels a generator is given (`generator_labels`). `DataSpec` is what networks need to know about the data; it is saved in
 the run's config so that a model can be rebuilt without its data.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .errors import GankitError
+from .nets.clusters import ClusterCode
 from .nets.layers import Standardizer
 
 
@@ -42,18 +45,54 @@ class DataSpec:
 
 class GANModule(nn.Module):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, scaler: Standardizer | None,
-                 generator_ema: nn.Module | None = None):
+                 generator_ema: nn.Module | None = None, clusters: ClusterCode | None = None):
         super().__init__()
         self.generator = generator
         self.discriminator = discriminator
         self.scaler = scaler
+        # the networks are conditioned on these clusters; to its user the model is unconditional
+        self.clusters = clusters
         # the average of the generator's weights (gankit.training.ema); a submodule, so
         # checkpoints carry it and a resumed run continues the same average
         self.generator_ema = generator_ema
 
     @property
     def num_classes(self) -> int:
-        return self.generator.num_classes
+        """The classes a user samples by (0: unconditional, as a cluster-conditioned model is)."""
+        return 0 if self.clusters is not None else self.generator.num_classes
+
+    @torch.no_grad()
+    def fit_scaling(self, x: torch.Tensor, seed: int = 0) -> None:
+        """Fit the data scaling (and the clusters) to the training data x, in data units."""
+        if self.scaler is not None:
+            self.scaler.fit(x)
+            if self.clusters is not None:
+                self.clusters.fit(self.scaler(x), seed)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        """(x in the networks' units, the labels the networks take) of data-unit samples x with
+        their class labels y (None when unconditional; cluster labels when clustered)."""
+        if self.scaler is not None:
+            x = self.scaler(x)
+        if self.clusters is not None:
+            x, y = self.clusters(x)
+        return x, y
+
+    def decode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Generator output in data units; labels: those the generator was given."""
+        if self.clusters is not None:
+            x = self.clusters.inverse(x, labels)
+        return self.scaler.inverse(x) if self.scaler is not None else x
+
+    def generator_labels(self, n: int, y, device, rng: torch.Generator | None = None):
+        """The labels to generate n samples with: y as given, every class equally for conditional
+        models, clusters by their share of the data for cluster-conditioned ones."""
+        if self.clusters is None:
+            return balanced_labels(n, self.num_classes, y, device)
+        if y is not None:
+            raise GankitError("this model is unconditional (its clusters are its own); it cannot "
+                              "sample by label")
+        return self.clusters.draw(n, rng).to(device)
 
     @property
     def sampler(self) -> nn.Module:
@@ -72,7 +111,7 @@ class GANModule(nn.Module):
         """n samples in data units (eval mode, so BatchNorm uses its running statistics)."""
         generator = self.sampler
         device = next(generator.parameters()).device
-        labels = balanced_labels(n, self.num_classes, y, device)
+        labels = self.generator_labels(n, y, device, rng)
         was_training = generator.training
         generator.eval()
         try:
@@ -81,11 +120,11 @@ class GANModule(nn.Module):
                 stop = min(n, start + batch_size)
                 z = torch.randn(stop - start, generator.latent_dim, generator=rng,
                                 device=device)
-                x = generator(z, None if labels is None else labels[start:stop])
-                out.append(self.scaler.inverse(x) if self.scaler is not None else x)
+                rows = None if labels is None else labels[start:stop]
+                out.append(self.decode(generator(z, rows), rows))
         finally:
             generator.train(was_training)
-        return torch.cat(out), labels
+        return torch.cat(out), (labels if self.num_classes else None)
 
 
 def balanced_labels(n: int, num_classes: int, y, device) -> torch.Tensor | None:
@@ -116,24 +155,27 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
     if config.conditional and spec.num_classes < 2:
         raise GankitError("--conditional needs labels with at least two classes; this data has "
                           f"{spec.num_classes or 'no'} labels (give a label column or drop --conditional)")
-    classes = spec.num_classes if config.conditional else 0
+    # a cluster-conditioned model's networks take its clusters as their classes
+    classes = spec.num_classes if config.conditional else (config.clusters or 0)
     build.check_shape(config, spec)
     variant = variant_class(config)
     generator = variant.build_generators(config, lambda: build.generator(config, spec, classes))
     discriminator = variant.build_discriminator(config, spec, classes)
     scaler = Standardizer(spec.sample_shape[0]) if config.net == "mlp" else None
+    clusters = ClusterCode(config.clusters, spec.sample_shape[0]) if config.clusters else None
     average = None
     if config.ema:
         from .training.ema import average_of
         average = average_of(generator)
-    return GANModule(generator, discriminator, scaler, average)
+    return GANModule(generator, discriminator, scaler, average, clusters)
 
 
 # the settings that decide what the networks are; with the data spec and fingerprint they say
 # what a checkpoint belongs to
 NETWORK_SETTINGS = ("model", "net", "conditional", "remedy", "pac", "minibatch_features",
                     "minibatch_kernel_dim", "generators", "latent_dim", "hidden", "depth", "width",
-                    "d_width", "embed_dim", "code_dim", "spectral_norm", "label_input", "ema")
+                    "d_width", "embed_dim", "code_dim", "spectral_norm", "label_input", "ema",
+                    "clusters")
 
 
 def checkpoint_identity(config: TrainConfig, spec: DataSpec, data_fingerprint: str | None) -> dict:

@@ -79,10 +79,13 @@ def calibrate(module, variant, real: torch.Tensor, real_labels=None,
         raise GankitError(f"calibrating the discriminator needs at least 20 real samples; got {n}")
     if module.num_classes and real_labels is None:
         raise GankitError("calibrating a conditional model needs the real samples' labels")
-    labels = torch.as_tensor(real_labels).long() if module.num_classes else None
+    device = next(module.generator.parameters()).device
+    # in the networks' units, with the labels they take (a clustered model's: the clusters)
+    x, labels = module.encode(real.to(device), torch.as_tensor(real_labels).long().to(device)
+                              if module.num_classes else None)
+    x, labels = x.cpu(), (None if labels is None else labels.cpu())
     propose, score = proposal_functions(module, variant, None, rng=rng)
     fake, _ = propose(n, labels)
-    x = module.scaler(real.to(module.scaler.mean.device)).cpu() if module.scaler is not None else real
     scores = torch.cat([score(x, labels), score(fake, labels)]).double().numpy()
     target = np.concatenate([np.ones(n), np.zeros(n)])
     if not np.all(np.isfinite(scores)):
@@ -168,14 +171,13 @@ def refine(module, variant, n: int, method: str, calibration: Calibration, *, y=
 
     variant: the run's variant (`gankit.gans`), which says how its discriminator scores realness.
     y: one label or n labels (conditional models); by default every class equally, each class
-    refined on its own so that the discriminator cannot shift the class shares."""
-    from .models import balanced_labels
-
+    refined on its own so that the discriminator cannot shift the class shares (a clustered
+    model's clusters likewise, drawn by their share of the data)."""
     if method not in METHODS:
         raise GankitError(f"unknown refinement {method!r}; choose drs or mh")
     t0 = time.perf_counter()
     device = next(module.generator.parameters()).device
-    labels = balanced_labels(n, module.num_classes, y, device)
+    labels = module.generator_labels(n, y, device, rng)
     if labels is None:
         groups = [(None, torch.arange(n))]
     else:
@@ -194,11 +196,10 @@ def refine(module, variant, n: int, method: str, calibration: Calibration, *, y=
         samples[rows] = part
         proposals += drawn
         accepted += taken
-    if module.scaler is not None:
-        samples = module.scaler.inverse(samples.to(module.scaler.mean.device)).cpu()
+    samples = module.decode(samples.to(device), labels).cpu()
     stats = RefineStats(method, n, proposals, accepted / proposals, proposals / n,
                         time.perf_counter() - t0, asdict(calibration))
-    return samples, None if labels is None else labels.cpu(), stats
+    return samples, labels.cpu() if module.num_classes else None, stats
 
 
 def proposal_functions(module, variant, calibration: Calibration | None, label: int | None = None,
@@ -211,7 +212,7 @@ def proposal_functions(module, variant, calibration: Calibration | None, label: 
 
     @torch.no_grad()
     def propose(m: int, labels=None):
-        if labels is None and module.num_classes:
+        if labels is None and generator.num_classes:
             labels = torch.full((m,), 0 if label is None else int(label), dtype=torch.long)
         z = torch.randn(m, generator.latent_dim, generator=rng).to(device)
         was = generator.training

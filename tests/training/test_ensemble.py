@@ -49,6 +49,8 @@ RECIPES = {
     "cwgan-gp recipe": dict(model="wgan-gp", conditional=True, label_input="onehot", gp_center=0.0,
                             lr_g=3e-4, lr_d=3e-4, ema=0.99),
     "hinge+pac": dict(model="hinge", remedy="pac", lr_g=2e-4, lr_d=2e-4),
+    # conditioned on each member's own 8 k-means clusters (gankit.nets.clusters)
+    "wgan-gp clusters": dict(model="wgan-gp", clusters=8),
 }
 # GAN training amplifies rounding: a difference of 1e-7 in one weight grows to about 1e-2 in the
 # samples within 50 steps (in the one-by-one loop itself). With minibatch discrimination the last

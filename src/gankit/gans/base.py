@@ -2,8 +2,8 @@
 
 A variant (one module in this package, one line in `gankit.gans.registry`) owns everything that
 makes it that variant and nothing else:
-- its defaults per network family (`defaults`, and `conditional_defaults` for labelled
-  runs), the checks of its own settings (`check`);
+- its defaults per network family (`defaults`, `conditional_defaults` for labelled runs and
+  `clustered_defaults` for runs conditioned on clusters of the data, `--clusters`), the checks of its own settings (`check`);
 - its discriminator (`build_discriminator`; the default is a scoring network: one logit per
   sample or pack) and, if it has several, its generators (`build_generators`);
 - its losses (`discriminator_loss`, `generator_loss`) and its state between steps (`end_step`);
@@ -98,6 +98,12 @@ class Variant:
         """Values that replace `defaults(net)`'s, and fill further settings, when the run is
         conditional (e.g. a recipe measured for labelled points)."""
         return {}
+
+    @classmethod
+    def clustered_defaults(cls, net: str) -> dict[str, Any]:
+        """As `conditional_defaults`, for runs conditioned on clusters of their data (the networks
+        are conditional; `gankit.nets.clusters`)."""
+        return cls.conditional_defaults(net)
 
     @classmethod
     def check(cls, config) -> None:

@@ -1,7 +1,7 @@
 """The remedies that are options of a variant, not variants: PacGAN packing and minibatch
 discrimination (`--remedy`), Unrolled GAN's look-ahead (`--unroll`), several generators
-(`--generators`, which makes the vanilla GAN MAD-GAN), spectral normalisation
-(`--spectral-norm`) and a discriminator narrower than the generator (`--d-width`, the Stacked
+(`--generators`, which makes the vanilla GAN MAD-GAN), cluster conditioning (`--clusters`,
+`gankit.nets.clusters`), spectral normalisation (`--spectral-norm`) and a discriminator narrower than the generator (`--d-width`, the Stacked
 MNIST collapse protocol). Each is checked here against what the chosen variant and network
 family can take; the networks that implement them are in `gankit.nets` and the look-ahead in
 `gankit.training.unrolled`.
@@ -49,6 +49,7 @@ def check_options(config, variant) -> None:
     if config.generators > 1 and not getattr(variant, "several_generators", False):
         raise GankitError(f"--generators {config.generators} (MAD-GAN) needs --model gan: its "
                           f"discriminator classifies real vs each generator; got {config.model}")
+    _check_clusters(config)
     if config.spectral_norm and not variant.scores_samples:
         raise GankitError(f"--spectral-norm normalises a scoring discriminator; {config.model}'s "
                           "discriminator is an autoencoder: drop --spectral-norm")
@@ -67,3 +68,16 @@ def _check_d_width(config, variant) -> None:
     if not variant.scores_samples:
         raise GankitError(f"--d-width sets the scoring conv discriminator's width; {config.model}'s "
                           "discriminator is an autoencoder sized by --width: drop --d-width")
+
+
+def _check_clusters(config) -> None:
+    from ..nets.clusters import check_clusters
+    check_clusters(config.clusters)
+    if not config.clusters:
+        return
+    if config.conditional:
+        raise GankitError("--clusters conditions the networks on clusters of the data in place of "
+                          "labels; with --conditional the labels are the classes: drop one of them")
+    if config.net != "mlp":
+        raise GankitError(f"--clusters is for points (the MLP networks); the {config.net} networks "
+                          "cannot take it: drop --clusters")

@@ -247,11 +247,9 @@ def ppl_of_module(module, n_samples: int = 10_000, epsilon: float = 1e-4, space:
     callable batch -> (n, d).
 
     Conditional models are measured on every class equally (balanced labels, both endpoints of a
-    path sharing one). The Gumbel noise of a table generator is drawn afresh for each pair of
+    path sharing one); cluster-conditioned ones on clusters drawn by their share. The Gumbel noise of a table generator is drawn afresh for each pair of
     calls but identically within it, so the distance measures the path and not the noise.
     """
-    from ..models import balanced_labels
-
     if space not in ("auto", "raw", "features"):
         raise GankitError(f"space must be 'auto', 'raw' or 'features', got {space!r}")
     generator = getattr(module, "sampler", module.generator)
@@ -273,9 +271,8 @@ def ppl_of_module(module, n_samples: int = 10_000, epsilon: float = 1e-4, space:
 
     parameter = next(generator.parameters())
     rng = _as_generator(rng)
-    labels = balanced_labels(check_positive_int(n_samples, "n_samples", minimum=2),
-                             module.num_classes, None, parameter.device)
-    scaler = module.scaler
+    n_samples = check_positive_int(n_samples, "n_samples", minimum=2)
+    labels = module.generator_labels(n_samples, None, parameter.device, rng)
     noisy = hasattr(generator, "noise_generator")
     original_noise = generator.noise_generator if noisy else None
     # drawn only for generators with noise, so other results equal perceptual_path_length's
@@ -287,8 +284,7 @@ def ppl_of_module(module, n_samples: int = 10_000, epsilon: float = 1e-4, space:
             # generate is called twice per batch (z_t, then z_t+eps, same rows): reseeding per
             # pair gives both calls the same Gumbel noise, as for a deterministic generator
             generator.noise_generator = torch.Generator().manual_seed(noise_seed + next(calls) // 2)
-        x = generator(z, y)
-        return scaler.inverse(x) if scaler is not None else x
+        return module.decode(generator(z, y), y)
 
     was_training = generator.training
     generator.eval()

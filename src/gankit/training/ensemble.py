@@ -77,7 +77,8 @@ def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:
     fixes the shapes and the arithmetic of a step must agree; seed, data values and (for
     conditional models) the number of classes may differ."""
     variant = config.variant()
-    return (config.net, config.model, variant.name, bool(config.conditional), config.remedy,
+    return (config.net, config.model, variant.name, bool(config.conditional), config.clusters,
+            config.remedy,
             config.pac if config.remedy == "pac" else None,
             (config.minibatch_features, config.minibatch_kernel_dim) if config.remedy == "minibatch" else None,
             config.latent_dim, config.hidden, config.depth, config.batch_size, config.n_critic,
@@ -133,20 +134,18 @@ def _draw_into(generators, buffers, kind: str, high: int = 0) -> None:
             torch.rand(out.shape, generator=gen, out=out)
 
 
-def _stacked_data(modules, datasets, device, conditional: bool):
-    """Every member's data on the device, scaled by its own Standardizer (as the loop does),
-    stacked: x (E, N, F) and labels (E, N) or None."""
+def _stacked_data(modules, datasets, configs, device):
+    """Every member's data on the device in its networks' units (its own scaling fitted, as the
+    loop does), stacked: x (E, N, F) and labels (E, N) or None."""
     xs, ys = [], []
-    for module, data in zip(modules, datasets):
+    for module, data, config in zip(modules, datasets, configs):
         module.to(device)
         x = data.x.to(device)
-        if module.scaler is not None:
-            module.scaler.fit(x)
-            x = module.scaler(x)
+        module.fit_scaling(x, config.seed)
+        x, y = module.encode(x, data.y.to(device) if config.conditional else None)
         xs.append(x)
-        if conditional:
-            ys.append(data.y.to(device))
-    return torch.stack(xs), (torch.stack(ys) if conditional else None)
+        ys.append(y)
+    return torch.stack(xs), (torch.stack(ys) if ys[0] is not None else None)
 
 
 def _log_members(buffer: list[dict], step: int, last: list[dict], diverged_at: list) -> None:
@@ -267,7 +266,7 @@ def train_ensemble(modules: Sequence[GANModule], datasets: Sequence[Dataset],
     config, members = configs[0], len(modules)
     if config.conditional and any(d.y is None for d in datasets):
         raise GankitError("conditional training needs labels for every member's data")
-    x_all, y_all = _stacked_data(modules, datasets, device, bool(config.conditional))
+    x_all, y_all = _stacked_data(modules, datasets, configs, device)
     run_step = _EnsembleStep(modules, x_all, y_all, configs, device)
     total = config.total_steps(x_all.shape[1])
     log_every = config.log_interval(total)

@@ -271,15 +271,15 @@ def _cadences(config: TrainConfig, total: int) -> tuple[int, int, int]:
     return log_every, sample_every, checkpoint_every
 
 
-def _place(module: GANModule, data: Dataset, config: TrainConfig, execution: Execution, device):
-    """The networks and the data on the device: (x, y), x standardised for MLP networks."""
-    module.to(device)
+def _place(module: GANModule, data: Dataset, config: TrainConfig, device, fit: bool = True):
+    """The data on the device in the networks' units: (x, y), x standardised for MLP networks
+    (y: the labels, or the clusters the networks are conditioned on). fit: fit the scaling to
+    the data first."""
     x = data.x.to(device)
     y = data.y.to(device) if (config.conditional and data.y is not None) else None
-    if module.scaler is not None:
-        module.scaler.fit(x)
-        x = module.scaler(x)
-    return x, y
+    if fit:
+        module.fit_scaling(x, config.seed)
+    return module.encode(x, y)
 
 
 def _gpu_paths(module: GANModule, x, execution: Execution, device) -> None:
@@ -347,7 +347,7 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
     if not config.variant().scores_samples and (execution.amp or execution.compile):
         raise GankitError(f"--amp and --compile are for the scoring discriminators; {config.model}'s "
                           "autoencoder discriminator runs in float32, eagerly: drop them")
-    x, y = _place(module, data, config, execution, device)
+    module.to(device)
     optimizers = make_optimizers(module, config)
     # one stream for every rank: each draws the global batch and keeps its slice
     rng = torch.Generator(device=device).manual_seed(rank_seed(config.seed, 0))
@@ -361,6 +361,8 @@ def training_loop(module: GANModule, data: Dataset, config: TrainConfig, *,
         if start >= total:
             raise GankitError(f"the run is already at step {start}, and {total} steps would train "
                               f"nothing; pass --steps above {start} to continue it")
+    # a resumed run keeps the scaling (and clusters) its checkpoint holds
+    x, y = _place(module, data, config, device, fit=not resume)
     if on_start is not None:
         on_start(start, total)
     writer.start_losses(start)

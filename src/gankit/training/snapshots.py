@@ -53,6 +53,9 @@ class Snapshots:
         else:
             n = SNAPSHOT_SAMPLES.get(data.kind, 1000)
             self.labels = (torch.arange(n) % classes).to(device) if classes else None
+        if module.clusters is not None:
+            # drawn when the picture is first drawn: the clusters are fitted by then
+            self.labels, self.cluster_stream = None, gen
         self.z = torch.randn(n, module.generator.latent_dim, generator=gen).to(device)
         # scatter colours: which generator made each point (MAD-GAN), else the class
         made_by = module.generator_of(n)
@@ -79,6 +82,9 @@ class Snapshots:
     @torch.no_grad()
     def _draw(self, module: GANModule, path, step: int) -> None:
         generator = module.sampler
+        if module.clusters is not None and self.labels is None:
+            self.labels = module.generator_labels(len(self.z), None, self.z.device,
+                                                  self.cluster_stream)
         was_training = generator.training
         generator.eval()
         try:
@@ -90,7 +96,7 @@ class Snapshots:
             save_grid(x.float().cpu(), path, nrow=self.nrow, row_labels=self.row_labels)
         else:
             from ..plots.training import save_scatter
-            fake = (module.scaler.inverse(x) if module.scaler is not None else x).cpu().numpy()
+            fake = module.decode(x, self.labels).cpu().numpy()
             save_scatter(path, fake, self.real, title=f"step {step}", limits=self.limits,
                          labels=self.colours, colour_by=self.colour_by)
         self._log_image(path, step)

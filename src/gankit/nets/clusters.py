@@ -1,0 +1,93 @@
+"""Cluster conditioning (`--clusters K`): an unconditional model of points trained as a conditional
+one on clusters of its own training data.
+
+K-means splits the (standardised) training points into K clusters; each point becomes its
+cluster's label and its offset from the cluster's mean in units of the cluster's own standard
+deviation (per axis). The conditional networks learn each cluster's shape at unit scale, and
+sampling draws a cluster by its share of the training data, then maps the generator's output
+back. Conditioning on clusters of the data is the self-conditioned GAN's remedy for mode
+collapse (Liu et al. 2020, "Diverse image generation via self-conditioned GANs"); normalising a
+value by its own mode's mean and spread is CTGAN's mode-specific normalisation (Xu et al. 2019).
+On mixtures whose modes are narrow against the space between them (ring8: std 0.01 on a circle
+of radius 1), it is what lets the generator place samples inside the modes: a shared scale asks
+it for a precision of 1% of its output range (docs/mode_collapse_recipe.md).
+
+`ClusterCode` is kept with the model (its buffers are in every checkpoint), as the data scaling is.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import GankitError
+
+# fewer training points per cluster than this, and a cluster's mean and spread are guesses
+MIN_POINTS_PER_CLUSTER = 5
+# a cluster of identical points has no spread; this keeps its scale finite (standardised units)
+SCALE_FLOOR = 1e-4
+
+
+def check_clusters(clusters, n_points: int | None = None) -> None:
+    """Refuse a cluster count that cannot be trained, with the fix."""
+    if isinstance(clusters, bool) or int(clusters) != clusters or clusters < 0 or clusters == 1:
+        raise GankitError(f"--clusters is the number of k-means clusters to condition on, a whole "
+                          f"number >= 2 (0 turns it off; more clusters than the data has modes, "
+                          f"e.g. 100 for 10,000 points), got {clusters}")
+    if n_points is not None and clusters and n_points < MIN_POINTS_PER_CLUSTER * clusters:
+        raise GankitError(f"--clusters {clusters} needs at least {MIN_POINTS_PER_CLUSTER * clusters} "
+                          f"training points ({MIN_POINTS_PER_CLUSTER} per cluster); the data has "
+                          f"{n_points}: lower --clusters to {max(2, n_points // MIN_POINTS_PER_CLUSTER)} "
+                          "or fewer")
+
+
+class ClusterCode(nn.Module):
+    """K clusters of points: their means and per-axis scales (K, F) and their shares (K,)."""
+
+    def __init__(self, clusters: int, num_features: int):
+        super().__init__()
+        check_clusters(clusters)
+        self.register_buffer("centres", torch.zeros(clusters, num_features))
+        self.register_buffer("scales", torch.ones(clusters, num_features))
+        self.register_buffer("shares", torch.full((clusters,), 1.0 / clusters))
+
+    @property
+    def clusters(self) -> int:
+        return self.centres.shape[0]
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor, seed: int = 0) -> "ClusterCode":
+        """K-means (k-means++ start, seeded) on x (N, F); each cluster's mean, scale and share."""
+        from sklearn.cluster import KMeans
+
+        check_clusters(self.clusters, len(x))
+        points = x.detach().cpu().double().numpy()
+        kmeans = KMeans(self.clusters, n_init=1, random_state=int(seed) % 2**32).fit(points)
+        self.centres.copy_(torch.as_tensor(kmeans.cluster_centers_, dtype=self.centres.dtype))
+        labels = self.assign(x)
+        counts = torch.bincount(labels, minlength=self.clusters)
+        for k in range(self.clusters):
+            members = x[labels == k]
+            if len(members):
+                self.centres[k] = members.mean(dim=0)
+            if len(members) > 1:
+                self.scales[k] = members.std(dim=0).clamp_min(SCALE_FLOOR)
+            else:
+                self.scales[k] = SCALE_FLOOR
+        self.shares.copy_(counts.to(self.shares.dtype) / counts.sum())
+        return self
+
+    def assign(self, x: torch.Tensor) -> torch.Tensor:
+        """Each point's cluster: its nearest centre."""
+        return torch.cdist(x.to(self.centres.dtype), self.centres).argmin(dim=1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(offsets in cluster units, cluster labels) of points x."""
+        labels = self.assign(x)
+        return (x - self.centres[labels]) / self.scales[labels], labels
+
+    def inverse(self, offsets: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return offsets * self.scales[labels] + self.centres[labels]
+
+    def draw(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
+        """n cluster labels, each cluster as often as its share of the training data."""
+        return torch.multinomial(self.shares, n, replacement=True, generator=rng)
