@@ -308,3 +308,15 @@ def test_each_configuration_trains_as_an_ensemble_of_its_own_by_default(monkeypa
     assert (frame["status"] == "ok").all()
     assert seen["units"] == [[0, 1], [2, 3], [4, 5], [6, 7]]
     assert all(len({seen["data"][i] for i in unit}) == 1 for unit in seen["units"])
+
+
+def test_the_clustered_row_owns_its_cluster_count_and_keeps_the_others_unconditional():
+    from gankit.gans.wgan_gp import CLUSTERED_POINTS_STEPS
+
+    clustered, plain = (r.config for r in plan_runs(modes=[8], models=["wgan-gp-clusters", "wgan-gp"],
+                                                    seeds=1))
+    assert (clustered.clusters, clustered.steps, clustered.conditional) == (100, CLUSTERED_POINTS_STEPS, False)
+    assert (plain.clusters, plain.steps) == (0, DEFAULT_STEPS)
+    clustered, plain = (r.config for r in plan_runs(modes=[8], models=["wgan-gp-clusters", "wgan-gp"],
+                                                    seeds=1, clusters=50))
+    assert (clustered.clusters, plain.clusters) == (50, 0)

@@ -62,8 +62,9 @@ POINTS_RECIPE = {"label_input": "onehot", "gp_center": 0.0, "lr_g": 3e-4, "lr_d"
 POINTS_RECIPE_STEPS = 3000
 # The recipe's budget when the labels are clusters of the data (`--clusters`): each cluster is
 # learnt at its own unit scale. Measured on ring8, grid25, blobs32 and grid100 (100 clusters,
-# 2 seeds): 1,000 steps put 99.0-99.9% of samples within 3 std of a mode with spread 0.97-1.01;
-# 3,000 steps did no better at 2.8 times the cost (docs/benchmarks.md, "Cluster conditioning").
+# 3 seeds; docs/benchmarks.md, "Cluster conditioning"): 500, 1,000 and 3,000 steps all put
+# >= 98.6% of samples within 3 std of a mode with spread 0.97-1.01; 1,000 keeps twice the least
+# that sufficed, at a third of 3,000's cost.
 CLUSTERED_POINTS_STEPS = 1000
 # The conditional points settings before the recipe (the material's learned label embedding,
 # the paper's penalty centre, the unconditional learning rate, no weight average): the
