@@ -1,6 +1,7 @@
-"""Cluster conditioning (issue 14, `--clusters`, docs/mode_collapse_recipe.md): WGAN-GP trained
-on k-means clusters of its own data, each at its own scale, and sampled by the clusters' shares
-(unconditional to its user), against the WGAN-GP default, seed by seed, with issue 14's targets
+"""Each class or cluster at its own scale (issue 14, docs/mode_collapse_recipe.md).
+
+Part "clusters" (`--clusters`): WGAN-GP trained on k-means clusters of its own data, each at its
+own scale, and sampled by the clusters' shares (unconditional to its user), against the WGAN-GP default, seed by seed, with issue 14's targets
 for unconditional models, ring8 and grid25 judged; and the sweeps behind its defaults (the
 number of clusters, the budget).
 
@@ -9,9 +10,14 @@ wgan-gp-clusters`), every run trained with the ordinary loop (`one_by_one`: a us
 run) and scored on 2,500 samples (modes, high quality, reverse KL, per-mode spread and offset,
 C2ST against held-out points beside its real-vs-real floor).
 
-    python -m benchmarks.bench_clusters [--seeds 5] [--workers 2] [--skip sweep] [--quick]
+Part "classes" (`--class-scaling`): conditional WGAN-GP with each class standardised by its own
+mean and std, on blobs4-64, seed by seed, with issue 14's conditional targets judged, and its
+budget.
 
-Writes docs/benchmarks.md, section "clusters".
+    python -m benchmarks.bench_clusters [--parts clusters classes] [--seeds 5] [--workers 2]
+                                        [--skip sweep] [--quick]
+
+Writes docs/benchmarks.md, sections "clusters" and "class_scaling".
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import sys
 import time
 
 from gankit.experiments.mode_collapse import cpu_seconds, run_mode_collapse
-from gankit.gans.wgan_gp import CLUSTERED_POINTS_STEPS
+from gankit.gans.wgan_gp import SCALED_POINTS_STEPS
 
 from ._common import command_line, load_text, markdown_table, one_thread, verdict_all, write_section
 from .bench_points_recipe import C2ST_MARGIN, OFFSET_TARGET, SPREAD_RANGE
@@ -37,6 +43,11 @@ SWEEP_MIXTURES = ("ring8", "grid25", "blobs32", "grid100")
 SWEEP_SEEDS = 3
 SWEEP_CLUSTERS = (25, 50, 200)
 SWEEP_STEPS = (500, 3000)
+# class scaling (`cwgan-gp-scaled`): issue 14's conditional targets on blobs4-64
+SCALED = "cwgan-gp-scaled"
+SCALED_BLOBS = ("blobs4", "blobs8", "blobs16", "blobs32", "blobs64")
+SCALED_SWEEP_BLOBS = ("blobs8", "blobs16", "blobs32", "blobs64")
+CONDITIONAL_HQ_TARGET = 0.95
 SCORES = ("modes_captured", "hq", "reverse_kl", "spread_mean", "spread_worst", "offset_mean",
           "offset_worst", "c2st", "c2st_floor")
 
@@ -79,7 +90,7 @@ def clusters_alone(data: str, seeds: list[int], clusters: int = DEFAULT_CLUSTERS
         cpu0 = cpu_seconds()
         train, held_out = prepare_data(run.config)
         module = build_module(run.config, DataSpec.of(train))
-        module.fit_scaling(train.x, run.config.seed)
+        module.fit_scaling(train.x, None, run.config.seed)
         rng = torch.Generator().manual_seed(run.seed)
         labels = module.generator_labels(2500, None, "cpu", rng)
         samples = module.decode(torch.randn(2500, train.x.shape[1], generator=rng), labels)
@@ -93,6 +104,8 @@ def clusters_alone(data: str, seeds: list[int], clusters: int = DEFAULT_CLUSTERS
 
 
 def label(r: dict) -> str:
+    if r["model"] == SCALED:
+        return f"conditional WGAN-GP, each class at its scale, {r['steps']:,} steps"
     if r["model"] == "clusters-alone":
         return f"{r['clusters']} clusters alone (no GAN: a Gaussian per cluster)"
     if r["model"] != MODEL:
@@ -169,6 +182,38 @@ def verdicts(records: list[dict]) -> list[str]:
     return lines
 
 
+def scaled_verdicts(records: list[dict]) -> list[str]:
+    """Issue 14's conditional targets, judged on every seed of the class-scaled row."""
+    def items(test, shown):
+        return [(f"{r['data']} s{r['seed']}", bool(test(r)), shown(r)) for r in records]
+
+    low, high = SPREAD_RANGE
+    return [
+        verdict_all(f"(conditional WGAN-GP, class scaling) every mode on every seed, >= "
+                    f"{100 * CONDITIONAL_HQ_TARGET:.0f}% high quality",
+                    items(lambda r: r["modes_captured"] == r["modes"] and r["hq"] >= CONDITIONAL_HQ_TARGET,
+                          lambda r: f"{r['modes_captured']:.0f}/{r['modes']} {100 * r['hq']:.1f}%")),
+        verdict_all(f"(conditional WGAN-GP, class scaling) the fit inside each mode: mean spread "
+                    f"ratio {low}-{high}, mean offset <= {OFFSET_TARGET} std, C2ST within "
+                    f"{C2ST_MARGIN} of its floor",
+                    items(lambda r: low <= r["spread_mean"] <= high and r["offset_mean"] <= OFFSET_TARGET
+                          and r["c2st"] - r["c2st_floor"] <= C2ST_MARGIN,
+                          lambda r: f"{r['spread_mean']:.2f}/{r['offset_mean']:.2f}/"
+                                    f"{r['c2st'] - r['c2st_floor']:+.3f}")),
+    ]
+
+
+def check_class_rows() -> list[dict]:
+    """The class-scaled row on blobs8, seed 0, 100 steps, one process (exact)."""
+    frame = run_mode_collapse(modes=[8], models=[SCALED], seeds=[0], steps=100, one_by_one=True,
+                              out=None, report=False)
+    r = frame.iloc[0]
+    return [{"row": "blobs8 cwgan-gp-scaled seed 0", "settings": {"steps": 100},
+             "values": {"modes_captured": int(r["modes_captured"]), "hq": float(r["hq"]),
+                        "spread_mean": float(r["spread_mean"]),
+                        "offset_mean": float(r["offset_mean"])}}]
+
+
 def check_rows() -> list[dict]:
     """The clustered row on ring8, seed 0, 100 steps, one process (exact)."""
     frame = run_mode_collapse(data="ring8", models=[MODEL], seeds=[0], steps=100, one_by_one=True,
@@ -180,21 +225,11 @@ def check_rows() -> list[dict]:
                         "offset_mean": float(r["offset_mean"])}}]
 
 
-CHECKS = {"clusters": check_rows}
+CHECKS = {"clusters": check_rows, "class_scaling": check_class_rows}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2,
-                        help="worker processes (one torch thread each)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["default", "sweep"])
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run (1 seed, ring8 and blobs4, 30 steps; no document)")
-    args = parser.parse_args(argv)
-    one_thread()
-    load0 = load_text()
-    seeds = list(range(1 if args.quick else args.seeds))
+def clusters_part(args, seeds: list[int], load0: str) -> None:
+    """Cluster conditioning against the WGAN-GP default, the clusters alone, and the sweeps."""
     mixtures = ("ring8", "blobs4") if args.quick else MIXTURES
     steps = 30 if args.quick else None
     main_records, sweep = [], []
@@ -211,7 +246,7 @@ def main(argv=None) -> int:
                 sweep += measure(MODEL, data, seeds[:SWEEP_SEEDS], args.workers, budget)
     if args.quick:
         print(summary_table(main_records + sweep))
-        return 0
+        return
     clustered = [r for r in main_records if r["model"] == MODEL]
     alone = [r for r in main_records if r["model"] == "clusters-alone"]
     default_first = [r for r in clustered if r["data"] in SWEEP_MIXTURES and r["seed"] < SWEEP_SEEDS]
@@ -221,7 +256,7 @@ processes, one torch thread each; every run trained with the ordinary loop. Rows
 `gankit experiment mode-collapse`: `wgan-gp-clusters` (`gankit train --clusters
 {DEFAULT_CLUSTERS}`: WGAN-GP conditioned on {DEFAULT_CLUSTERS} k-means clusters of its training
 data, each cluster standardised by its own mean and std, the conditional points recipe's
-settings, {CLUSTERED_POINTS_STEPS:,} steps; samples draw a cluster by its share of the data, so
+settings, {SCALED_POINTS_STEPS:,} steps; samples draw a cluster by its share of the data, so
 the model needs no labels) and `wgan-gp` (gankit's WGAN-GP default on points, 1,000 steps), on
 {', '.join(mixtures)}, seeds {seeds[0]}-{seeds[-1]}. 2,500 samples per run; high quality: within
 3 std of a centre (PacGAN's definition; real samples score 98.9%). CPU s/run: training and
@@ -240,7 +275,7 @@ Targets (issue 14; `wgan-gp-clusters`, judged on every seed, no refinement):
 {chr(10).join(verdicts(clustered))}
 
 The sweeps behind its defaults ({SWEEP_SEEDS} seeds; the default's own first {SWEEP_SEEDS}
-seeds beside them): the number of clusters at {CLUSTERED_POINTS_STEPS:,} steps, and the budget
+seeds beside them): the number of clusters at {SCALED_POINTS_STEPS:,} steps, and the budget
 at {DEFAULT_CLUSTERS} clusters.
 
 {summary_table(sorted(default_first + sweep, key=lambda r: (SWEEP_MIXTURES.index(r['data']), r['clusters'], r['steps'])))}
@@ -250,9 +285,77 @@ Per seed (the default rows):
 {per_seed_table(main_records)}
 """
     write_section("clusters", "Cluster conditioning: WGAN-GP on k-means clusters of its data",
-                  body, command_line("bench_clusters", argv),
+                  body, command_line("bench_clusters", args.argv),
                   threads=f"one torch thread per process; {args.workers} worker process(es)",
                   check=(check_rows(), {"kind": "exact"}))
+
+
+def classes_part(args, seeds: list[int], load0: str) -> None:
+    """Conditional WGAN-GP with each class at its own scale, on blobs4-64, and its budget."""
+    blobs = ("blobs8",) if args.quick else SCALED_BLOBS
+    steps = 30 if args.quick else None
+    records, sweep = [], []
+    for data in blobs:
+        records += measure(SCALED, data, seeds, args.workers, steps)
+    if "sweep" not in args.skip:
+        for data in (() if args.quick else SCALED_SWEEP_BLOBS):
+            for budget in SWEEP_STEPS:
+                sweep += measure(SCALED, data, seeds[:SWEEP_SEEDS], args.workers, budget)
+    if args.quick:
+        print(summary_table(records + sweep))
+        return
+    first = [r for r in records if r["data"] in SCALED_SWEEP_BLOBS and r["seed"] < SWEEP_SEEDS]
+    bad = [r for r in records + sweep if r["status"] != "ok"]
+    body = f"""Load average {load0} at the start, {load_text()} at the end. {args.workers} worker
+processes, one torch thread each; every run trained with the ordinary loop. The row
+`cwgan-gp-scaled` of `gankit experiment mode-collapse` (`gankit train --conditional
+--class-scaling`): conditional WGAN-GP whose classes are each standardised by their own mean
+and std (per axis) before training and mapped back when sampled, with the conditional points
+recipe's settings and {SCALED_POINTS_STEPS:,} steps, on {', '.join(blobs)}, seeds
+{seeds[0]}-{seeds[-1]}. Scored as the mode-collapse experiment scores (2,500 samples, labels
+cycling over the classes). The recipe without class scaling (the default, 3,000 steps) on
+the same mixtures and seeds: section "Conditional points recipe". {len(bad)} run(s) diverged or
+failed.
+
+{summary_table(records)}
+
+Targets (issue 14, conditional WGAN-GP, judged on every seed):
+
+{chr(10).join(scaled_verdicts(records))}
+
+Its budget ({SWEEP_SEEDS} seeds, beside the default's own first {SWEEP_SEEDS}):
+
+{summary_table(sorted(first + sweep, key=lambda r: (SCALED_BLOBS.index(r['data']), r['steps'])))}
+
+Per seed:
+
+{per_seed_table(records)}
+"""
+    write_section("class_scaling", "Class scaling: conditional WGAN-GP with each class at its own "
+                  "scale", body, command_line("bench_clusters", args.argv),
+                  threads=f"one torch thread per process; {args.workers} worker process(es)",
+                  check=(check_class_rows(), {"kind": "exact"}))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes (one torch thread each)")
+    parser.add_argument("--parts", nargs="*", default=["clusters", "classes"],
+                        choices=["clusters", "classes"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["default", "sweep"])
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run (1 seed, a few mixtures, 30 steps; no document)")
+    args = parser.parse_args(argv)
+    args.argv = argv
+    one_thread()
+    load0 = load_text()
+    seeds = list(range(1 if args.quick else args.seeds))
+    if "clusters" in args.parts:
+        clusters_part(args, seeds, load0)
+    if "classes" in args.parts:
+        classes_part(args, seeds, load_text())
     return 0
 
 

@@ -82,6 +82,9 @@ class TrainConfig:
     clusters: int = setting(0, "points: condition on K k-means clusters of the data, each at its "
                             "own scale, drawn by their share (more than the modes you expect, e.g. "
                             "100; docs/mode_collapse_recipe.md); 0: off", group="remedies")
+    class_scaling: bool = setting(False, "conditional points: standardise each class by its own "
+                                  "mean and std, so that each is learnt at unit scale "
+                                  "(docs/mode_collapse_recipe.md)", group="remedies")
     margin: float | None = setting(None, "EBGAN: energy margin for fakes", default_text="0.5",
                                    group="variant settings")
     pull_away: float = setting(0.0, "EBGAN-PT: weight of the pull-away term (paper: 0.1)",
@@ -211,8 +214,8 @@ class TrainConfig:
         chosen = variant.defaults(c.net)
         if c.conditional:
             chosen.update(variant.conditional_defaults(c.net))
-        elif c.clusters:
-            chosen.update(variant.clustered_defaults(c.net))
+        if c.clusters or c.class_scaling:
+            chosen.update(variant.scaled_defaults(c.net))
         if c.epochs is not None:
             chosen.pop("steps", None)  # the user's epochs decide the budget
         for name, value in chosen.items():

@@ -1,11 +1,12 @@
 """From settings and data shape to networks: the one place that picks a family.
 
 `GANModule` holds the generator, the discriminator, the data scaling (with `--clusters`, the
-clusters the networks are conditioned on: `gankit.nets.clusters`) and, with `--ema`, the moving
+clusters the networks are conditioned on; with `--class-scaling`, each class's own scale:
+`gankit.nets.clusters`) and, with `--ema`, the moving
 average of the generator's weights that samples are drawn from; it is what checkpoints store.
 It converts between data units and the networks' units (`encode`, `decode`) and picks the
-labels a generator is given (`generator_labels`). `DataSpec` is what networks need to know about the data; it is saved in
-the run's config so that a model can be rebuilt without its data.
+labels a generator is given (`generator_labels`). `DataSpec` is what networks need to know
+about the data; it is saved in the run's config so that a model can be rebuilt without its data.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .errors import GankitError
-from .nets.clusters import ClusterCode
+from .nets.clusters import ClassScaling, ClusterCode
 from .nets.layers import Standardizer
 
 
@@ -45,13 +46,15 @@ class DataSpec:
 
 class GANModule(nn.Module):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, scaler: Standardizer | None,
-                 generator_ema: nn.Module | None = None, clusters: ClusterCode | None = None):
+                 generator_ema: nn.Module | None = None, clusters: ClusterCode | None = None,
+                 class_scaling: ClassScaling | None = None):
         super().__init__()
         self.generator = generator
         self.discriminator = discriminator
         self.scaler = scaler
         # the networks are conditioned on these clusters; to its user the model is unconditional
         self.clusters = clusters
+        self.class_scaling = class_scaling
         # the average of the generator's weights (gankit.training.ema); a submodule, so
         # checkpoints carry it and a resumed run continues the same average
         self.generator_ema = generator_ema
@@ -62,12 +65,15 @@ class GANModule(nn.Module):
         return 0 if self.clusters is not None else self.generator.num_classes
 
     @torch.no_grad()
-    def fit_scaling(self, x: torch.Tensor, seed: int = 0) -> None:
-        """Fit the data scaling (and the clusters) to the training data x, in data units."""
+    def fit_scaling(self, x: torch.Tensor, y: torch.Tensor | None = None, seed: int = 0) -> None:
+        """Fit the data scaling (and the clusters, or each class's scale) to the training data
+        x, in data units, with its labels y."""
         if self.scaler is not None:
             self.scaler.fit(x)
             if self.clusters is not None:
                 self.clusters.fit(self.scaler(x), seed)
+            if self.class_scaling is not None:
+                self.class_scaling.fit_classes(self.scaler(x), y)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None):
         """(x in the networks' units, the labels the networks take) of data-unit samples x with
@@ -75,13 +81,16 @@ class GANModule(nn.Module):
         if self.scaler is not None:
             x = self.scaler(x)
         if self.clusters is not None:
-            x, y = self.clusters(x)
+            x, y = self.clusters.encode(x)
+        elif self.class_scaling is not None:
+            x = self.class_scaling(x, y)
         return x, y
 
     def decode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Generator output in data units; labels: those the generator was given."""
-        if self.clusters is not None:
-            x = self.clusters.inverse(x, labels)
+        own_scale = self.clusters if self.clusters is not None else self.class_scaling
+        if own_scale is not None:
+            x = own_scale.inverse(x, labels)
         return self.scaler.inverse(x) if self.scaler is not None else x
 
     def generator_labels(self, n: int, y, device, rng: torch.Generator | None = None):
@@ -163,11 +172,13 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
     discriminator = variant.build_discriminator(config, spec, classes)
     scaler = Standardizer(spec.sample_shape[0]) if config.net == "mlp" else None
     clusters = ClusterCode(config.clusters, spec.sample_shape[0]) if config.clusters else None
+    class_scaling = (ClassScaling(spec.num_classes, spec.sample_shape[0])
+                     if config.class_scaling else None)
     average = None
     if config.ema:
         from .training.ema import average_of
         average = average_of(generator)
-    return GANModule(generator, discriminator, scaler, average, clusters)
+    return GANModule(generator, discriminator, scaler, average, clusters, class_scaling)
 
 
 # the settings that decide what the networks are; with the data spec and fingerprint they say
@@ -175,7 +186,7 @@ def build_gan(config: TrainConfig, spec: DataSpec) -> GANModule:
 NETWORK_SETTINGS = ("model", "net", "conditional", "remedy", "pac", "minibatch_features",
                     "minibatch_kernel_dim", "generators", "latent_dim", "hidden", "depth", "width",
                     "d_width", "embed_dim", "code_dim", "spectral_norm", "label_input", "ema",
-                    "clusters")
+                    "clusters", "class_scaling")
 
 
 def checkpoint_identity(config: TrainConfig, spec: DataSpec, data_fingerprint: str | None) -> dict:

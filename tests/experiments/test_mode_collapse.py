@@ -311,11 +311,11 @@ def test_each_configuration_trains_as_an_ensemble_of_its_own_by_default(monkeypa
 
 
 def test_the_clustered_row_owns_its_cluster_count_and_keeps_the_others_unconditional():
-    from gankit.gans.wgan_gp import CLUSTERED_POINTS_STEPS
+    from gankit.gans.wgan_gp import SCALED_POINTS_STEPS
 
     clustered, plain = (r.config for r in plan_runs(modes=[8], models=["wgan-gp-clusters", "wgan-gp"],
                                                     seeds=1))
-    assert (clustered.clusters, clustered.steps, clustered.conditional) == (100, CLUSTERED_POINTS_STEPS, False)
+    assert (clustered.clusters, clustered.steps, clustered.conditional) == (100, SCALED_POINTS_STEPS, False)
     assert (plain.clusters, plain.steps) == (0, DEFAULT_STEPS)
     clustered, plain = (r.config for r in plan_runs(modes=[8], models=["wgan-gp-clusters", "wgan-gp"],
                                                     seeds=1, clusters=50))

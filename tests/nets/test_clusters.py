@@ -1,6 +1,6 @@
-"""Cluster conditioning (`--clusters`): the clusters and their scales on data with a known
-answer, the shares samples are drawn by, the settings it refuses, and a clustered run trained,
-resumed, sampled and refined."""
+"""Cluster conditioning (`--clusters`) and class scaling (`--class-scaling`): the clusters and
+their scales on data with a known answer, the shares samples are drawn by, the settings they
+refuse, and runs trained, resumed, sampled and refined."""
 import numpy as np
 import pytest
 import torch
@@ -9,9 +9,9 @@ import gankit
 from gankit.config import TrainConfig
 from gankit.data.toy import load_toy
 from gankit.errors import GankitError
-from gankit.gans.wgan_gp import CLUSTERED_POINTS_STEPS, POINTS_RECIPE
+from gankit.gans.wgan_gp import SCALED_POINTS_STEPS, POINTS_RECIPE
 from gankit.metrics import mode_metrics
-from gankit.nets.clusters import ClusterCode, check_clusters
+from gankit.nets.clusters import ClassScaling, ClusterCode, check_clusters
 from gankit.training import train_run
 from tests.support import tiny
 
@@ -42,7 +42,7 @@ def test_fit_finds_each_clusters_mean_scale_and_share():
 def test_offsets_are_unit_scale_per_cluster_and_inverse_restores_the_points():
     x = _three_clusters()
     code = ClusterCode(3, 2).fit(x, seed=0)
-    offsets, labels = code(x)
+    offsets, labels = code.encode(x)
     for k in range(3):
         part = offsets[labels == k]
         assert torch.allclose(part.mean(0), torch.zeros(2), atol=1e-3)
@@ -61,7 +61,7 @@ def test_draws_follow_the_shares_and_reproduce_with_the_seed():
 def test_identical_points_keep_a_finite_scale():
     x = torch.cat([torch.zeros(50, 2), torch.ones(50, 2) * 3])
     code = ClusterCode(2, 2).fit(x, seed=0)
-    offsets, labels = code(x)
+    offsets, labels = code.encode(x)
     assert torch.isfinite(offsets).all() and torch.allclose(code.inverse(offsets, labels), x)
 
 
@@ -86,7 +86,7 @@ def test_settings_it_cannot_train_with_are_refused():
 def test_clustered_runs_take_the_recipe_at_its_own_budget_and_user_settings_win():
     c = TrainConfig(data="ring8", clusters=50).resolve("points")
     assert {k: getattr(c, k) for k in POINTS_RECIPE} == POINTS_RECIPE
-    assert c.steps == CLUSTERED_POINTS_STEPS and not c.conditional
+    assert c.steps == SCALED_POINTS_STEPS and not c.conditional
     c = TrainConfig(data="ring8", clusters=50, steps=77, ema=0.0, lr_g=1e-3).resolve("points")
     assert (c.steps, c.ema, c.lr_g) == (77, 0.0, 1e-3)
 
@@ -126,3 +126,34 @@ def test_the_estimator_samples_and_refines_a_clustered_model():
     assert gan.refinement_.kept == 300
     with pytest.raises(GankitError, match="cannot sample by label"):
         gan.sample(5, y=1)
+
+
+def test_class_scaling_fits_each_labelled_class_and_round_trips():
+    x = _three_clusters()
+    labels = torch.repeat_interleave(torch.arange(3), torch.tensor(SIZES))
+    scaling = ClassScaling(3, 2).fit_classes(x, labels)
+    assert np.allclose(scaling.centres.numpy(), CENTRES, atol=0.05)
+    assert np.allclose(scaling.scales.numpy(), SCALES, rtol=0.05)
+    offsets = scaling(x, labels)
+    assert torch.allclose(offsets[labels == 2].std(0), torch.ones(2), atol=1e-3)
+    assert torch.allclose(scaling.inverse(offsets, labels), x, atol=1e-4)
+
+
+def test_class_scaling_needs_a_conditional_points_run_and_takes_the_scaled_budget():
+    with pytest.raises(GankitError, match="add --conditional"):
+        TrainConfig(data="blobs4", class_scaling=True).resolve("points")
+    c = TrainConfig(data="blobs4", conditional=True, class_scaling=True).resolve("points")
+    assert c.steps == SCALED_POINTS_STEPS and c.label_input == "onehot"
+
+
+def test_a_class_scaled_run_samples_each_class_on_its_own_centre():
+    run = train_run(tiny(data="blobs4", conditional=True, class_scaling=True, steps=100), None)
+    module = run.module
+    assert module.num_classes == 4
+    samples, labels = module.sample(2000, rng=torch.Generator().manual_seed(0))
+    data = load_toy("blobs4")
+    # each class's samples sit around its own centre (within the blobs' 3-std discs)
+    for k in range(4):
+        mine = samples[labels == k].numpy()
+        assert np.linalg.norm(mine.mean(0) - data.centers[k]) < 0.5, k
+    assert mode_metrics(samples.numpy(), data.centers, data.mode_std)["hq"] > 0.9

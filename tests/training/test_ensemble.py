@@ -51,6 +51,7 @@ RECIPES = {
     "hinge+pac": dict(model="hinge", remedy="pac", lr_g=2e-4, lr_d=2e-4),
     # conditioned on each member's own 8 k-means clusters (gankit.nets.clusters)
     "wgan-gp clusters": dict(model="wgan-gp", clusters=8),
+    "cwgan-gp class scaling": dict(model="wgan-gp", conditional=True, class_scaling=True),
 }
 # GAN training amplifies rounding: a difference of 1e-7 in one weight grows to about 1e-2 in the
 # samples within 50 steps (in the one-by-one loop itself). With minibatch discrimination the last

@@ -3,7 +3,8 @@
 A variant (one module in this package, one line in `gankit.gans.registry`) owns everything that
 makes it that variant and nothing else:
 - its defaults per network family (`defaults`, `conditional_defaults` for labelled runs and
-  `clustered_defaults` for runs conditioned on clusters of the data, `--clusters`), the checks of its own settings (`check`);
+  `scaled_defaults` for runs that learn each class or cluster at its own scale, `--clusters`
+  and `--class-scaling`), the checks of its own settings (`check`);
 - its discriminator (`build_discriminator`; the default is a scoring network: one logit per
   sample or pack) and, if it has several, its generators (`build_generators`);
 - its losses (`discriminator_loss`, `generator_loss`) and its state between steps (`end_step`);
@@ -100,9 +101,10 @@ class Variant:
         return {}
 
     @classmethod
-    def clustered_defaults(cls, net: str) -> dict[str, Any]:
-        """As `conditional_defaults`, for runs conditioned on clusters of their data (the networks
-        are conditional; `gankit.nets.clusters`)."""
+    def scaled_defaults(cls, net: str) -> dict[str, Any]:
+        """Values that replace those for runs that learn each class or k-means cluster at its
+        own scale (`--class-scaling`, `--clusters`; the networks are conditional either way:
+        `gankit.nets.clusters`)."""
         return cls.conditional_defaults(net)
 
     @classmethod

@@ -1,10 +1,10 @@
 """The remedies that are options of a variant, not variants: PacGAN packing and minibatch
 discrimination (`--remedy`), Unrolled GAN's look-ahead (`--unroll`), several generators
 (`--generators`, which makes the vanilla GAN MAD-GAN), cluster conditioning (`--clusters`,
-`gankit.nets.clusters`), spectral normalisation (`--spectral-norm`) and a discriminator narrower than the generator (`--d-width`, the Stacked
-MNIST collapse protocol). Each is checked here against what the chosen variant and network
-family can take; the networks that implement them are in `gankit.nets` and the look-ahead in
-`gankit.training.unrolled`.
+`gankit.nets.clusters`) and class scaling (`--class-scaling`), spectral normalisation (`--spectral-norm`) and a discriminator
+narrower than the generator (`--d-width`, the Stacked MNIST collapse protocol). Each is
+checked here against what the chosen variant and network family can take; the networks that
+implement them are in `gankit.nets` and the look-ahead in `gankit.training.unrolled`.
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def check_options(config, variant) -> None:
         raise GankitError(f"--generators {config.generators} (MAD-GAN) needs --model gan: its "
                           f"discriminator classifies real vs each generator; got {config.model}")
     _check_clusters(config)
+    _check_class_scaling(config)
     if config.spectral_norm and not variant.scores_samples:
         raise GankitError(f"--spectral-norm normalises a scoring discriminator; {config.model}'s "
                           "discriminator is an autoencoder: drop --spectral-norm")
@@ -81,3 +82,15 @@ def _check_clusters(config) -> None:
     if config.net != "mlp":
         raise GankitError(f"--clusters is for points (the MLP networks); the {config.net} networks "
                           "cannot take it: drop --clusters")
+
+
+def _check_class_scaling(config) -> None:
+    if not config.class_scaling:
+        return
+    if not config.conditional:
+        raise GankitError("--class-scaling standardises each class of a conditional run; this run "
+                          "is unconditional: add --conditional (or use --clusters K, which finds "
+                          "the classes) or drop --class-scaling")
+    if config.net != "mlp":
+        raise GankitError(f"--class-scaling is for points (the MLP networks); the {config.net} "
+                          "networks cannot take it: drop --class-scaling")

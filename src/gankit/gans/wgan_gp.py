@@ -60,12 +60,12 @@ POINTS_RECIPE = {"label_input": "onehot", "gp_center": 0.0, "lr_g": 3e-4, "lr_d"
 # spread 0.83-0.86, then 0.70). At 3,000 every mixture has every mode at >= 97% high quality and
 # spread 0.86-0.95.
 POINTS_RECIPE_STEPS = 3000
-# The recipe's budget when the labels are clusters of the data (`--clusters`): each cluster is
-# learnt at its own unit scale. Measured on ring8, grid25, blobs32 and grid100 (100 clusters,
+# The recipe's budget when each class (`--class-scaling`) or k-means cluster (`--clusters`) is
+# learnt at its own unit scale. Clusters: Measured on ring8, grid25, blobs32 and grid100 (100 clusters,
 # 3 seeds; docs/benchmarks.md, "Cluster conditioning"): 500, 1,000 and 3,000 steps all put
 # >= 98.6% of samples within 3 std of a mode with spread 0.97-1.01; 1,000 keeps twice the least
 # that sufficed, at a third of 3,000's cost.
-CLUSTERED_POINTS_STEPS = 1000
+SCALED_POINTS_STEPS = 1000
 # The conditional points settings before the recipe (the material's learned label embedding,
 # the paper's penalty centre, the unconditional learning rate, no weight average): the
 # experiment's "cwgan-gp-material" row, to show what the recipe fixes.
@@ -122,8 +122,8 @@ class WGANGP(Variant):
         return {**POINTS_RECIPE, "steps": POINTS_RECIPE_STEPS} if net == "mlp" else {}
 
     @classmethod
-    def clustered_defaults(cls, net):
-        return {**POINTS_RECIPE, "steps": CLUSTERED_POINTS_STEPS} if net == "mlp" else {}
+    def scaled_defaults(cls, net):
+        return {**POINTS_RECIPE, "steps": SCALED_POINTS_STEPS} if net == "mlp" else {}
 
     @classmethod
     def from_config(cls, config):
@@ -141,9 +141,12 @@ class WGANGP(Variant):
                                           steps=POINTS_RECIPE_STEPS),
                 "cwgan-gp-material": ExperimentRow("conditional WGAN-GP, learned embedding",
                                                    {"conditional": True, **MATERIAL_POINTS}),
+                "cwgan-gp-scaled": ExperimentRow("conditional WGAN-GP, each class at its scale",
+                                                 {"conditional": True, "class_scaling": True},
+                                                 steps=SCALED_POINTS_STEPS),
                 # unconditional to its user: conditioned on 100 k-means clusters of its data
                 "wgan-gp-clusters": ExperimentRow("WGAN-GP, cluster-conditioned", {"clusters": 100},
-                                                  owns=("clusters",), steps=CLUSTERED_POINTS_STEPS)}
+                                                  owns=("clusters",), steps=SCALED_POINTS_STEPS)}
 
     def discriminator_loss(self, critic, real, fake, y_real=None, y_fake=None,
                            ctx: LossContext | None = None):

@@ -247,8 +247,9 @@ def ppl_of_module(module, n_samples: int = 10_000, epsilon: float = 1e-4, space:
     callable batch -> (n, d).
 
     Conditional models are measured on every class equally (balanced labels, both endpoints of a
-    path sharing one); cluster-conditioned ones on clusters drawn by their share. The Gumbel noise of a table generator is drawn afresh for each pair of
-    calls but identically within it, so the distance measures the path and not the noise.
+    path sharing one); cluster-conditioned ones on clusters drawn by their share. The Gumbel
+    noise of a table generator is drawn afresh for each pair of calls but identically within
+    it, so the distance measures the path and not the noise.
     """
     if space not in ("auto", "raw", "features"):
         raise GankitError(f"space must be 'auto', 'raw' or 'features', got {space!r}")

@@ -1,5 +1,7 @@
-"""Cluster conditioning (`--clusters K`): an unconditional model of points trained as a conditional
-one on clusters of its own training data.
+"""Each class or cluster of points at its own scale: cluster conditioning (`--clusters K`), an
+unconditional model of points trained as a conditional one on clusters of its own training
+data, and class scaling (`--class-scaling`), a conditional one whose classes are each
+standardised by their own mean and std.
 
 K-means splits the (standardised) training points into K clusters; each point becomes its
 cluster's label and its offset from the cluster's mean in units of the cluster's own standard
@@ -12,7 +14,10 @@ On mixtures whose modes are narrow against the space between them (ring8: std 0.
 of radius 1), it is what lets the generator place samples inside the modes: a shared scale asks
 it for a precision of 1% of its output range (docs/mode_collapse_recipe.md).
 
-`ClusterCode` is kept with the model (its buffers are in every checkpoint), as the data scaling is.
+With labels, the same scaling per class (`ClassScaling`) spares a conditional generator the
+same precision: each class is learnt at unit scale, sampled by class as before.
+`ClassScaling` and `ClusterCode` are kept with the model (their buffers are in every
+checkpoint), as the data scaling is.
 """
 from __future__ import annotations
 
@@ -40,15 +45,45 @@ def check_clusters(clusters, n_points: int | None = None) -> None:
                           "or fewer")
 
 
-class ClusterCode(nn.Module):
-    """K clusters of points: their means and per-axis scales (K, F) and their shares (K,)."""
+class ClassScaling(nn.Module):
+    """Each of K classes at its own scale: their means and per-axis scales (K, F) and their shares
+    (K,) of the training data (`--class-scaling`: the labels are the data's classes)."""
+
+    def __init__(self, classes: int, num_features: int):
+        super().__init__()
+        self.register_buffer("centres", torch.zeros(classes, num_features))
+        self.register_buffer("scales", torch.ones(classes, num_features))
+        self.register_buffer("shares", torch.full((classes,), 1.0 / classes))
+
+    @torch.no_grad()
+    def fit_classes(self, x: torch.Tensor, labels: torch.Tensor) -> "ClassScaling":
+        """Each class's mean, per-axis std and share, from points x (N, F) with labels (N,)."""
+        labels = labels.to(x.device).long()
+        counts = torch.bincount(labels, minlength=len(self.shares))
+        for k in range(len(self.shares)):
+            members = x[labels == k]
+            if len(members):
+                self.centres[k] = members.mean(dim=0)
+            self.scales[k] = (members.std(dim=0).clamp_min(SCALE_FLOOR) if len(members) > 1
+                              else SCALE_FLOOR)
+        self.shares.copy_(counts.to(self.shares.dtype) / counts.sum())
+        return self
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Offsets of points x from their classes' means, in units of their classes' scales."""
+        return (x - self.centres[labels]) / self.scales[labels]
+
+    def inverse(self, offsets: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return offsets * self.scales[labels] + self.centres[labels]
+
+
+class ClusterCode(ClassScaling):
+    """K k-means clusters of points, each at its own scale; a point's label is its nearest centre,
+    and samples draw clusters by their shares."""
 
     def __init__(self, clusters: int, num_features: int):
-        super().__init__()
         check_clusters(clusters)
-        self.register_buffer("centres", torch.zeros(clusters, num_features))
-        self.register_buffer("scales", torch.ones(clusters, num_features))
-        self.register_buffer("shares", torch.full((clusters,), 1.0 / clusters))
+        super().__init__(clusters, num_features)
 
     @property
     def clusters(self) -> int:
@@ -63,30 +98,16 @@ class ClusterCode(nn.Module):
         points = x.detach().cpu().double().numpy()
         kmeans = KMeans(self.clusters, n_init=1, random_state=int(seed) % 2**32).fit(points)
         self.centres.copy_(torch.as_tensor(kmeans.cluster_centers_, dtype=self.centres.dtype))
-        labels = self.assign(x)
-        counts = torch.bincount(labels, minlength=self.clusters)
-        for k in range(self.clusters):
-            members = x[labels == k]
-            if len(members):
-                self.centres[k] = members.mean(dim=0)
-            if len(members) > 1:
-                self.scales[k] = members.std(dim=0).clamp_min(SCALE_FLOOR)
-            else:
-                self.scales[k] = SCALE_FLOOR
-        self.shares.copy_(counts.to(self.shares.dtype) / counts.sum())
-        return self
+        return self.fit_classes(x, self.assign(x))
 
     def assign(self, x: torch.Tensor) -> torch.Tensor:
         """Each point's cluster: its nearest centre."""
         return torch.cdist(x.to(self.centres.dtype), self.centres).argmin(dim=1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(offsets in cluster units, cluster labels) of points x."""
         labels = self.assign(x)
-        return (x - self.centres[labels]) / self.scales[labels], labels
-
-    def inverse(self, offsets: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return offsets * self.scales[labels] + self.centres[labels]
+        return self(x, labels), labels
 
     def draw(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
         """n cluster labels, each cluster as often as its share of the training data."""

@@ -78,7 +78,7 @@ def ensemble_key(config: TrainConfig, data: Dataset, device="cpu") -> tuple:
     conditional models) the number of classes may differ."""
     variant = config.variant()
     return (config.net, config.model, variant.name, bool(config.conditional), config.clusters,
-            config.remedy,
+            config.class_scaling, config.remedy,
             config.pac if config.remedy == "pac" else None,
             (config.minibatch_features, config.minibatch_kernel_dim) if config.remedy == "minibatch" else None,
             config.latent_dim, config.hidden, config.depth, config.batch_size, config.n_critic,
@@ -141,8 +141,9 @@ def _stacked_data(modules, datasets, configs, device):
     for module, data, config in zip(modules, datasets, configs):
         module.to(device)
         x = data.x.to(device)
-        module.fit_scaling(x, config.seed)
-        x, y = module.encode(x, data.y.to(device) if config.conditional else None)
+        y = data.y.to(device) if config.conditional else None
+        module.fit_scaling(x, y, config.seed)
+        x, y = module.encode(x, y)
         xs.append(x)
         ys.append(y)
     return torch.stack(xs), (torch.stack(ys) if ys[0] is not None else None)

@@ -278,7 +278,7 @@ def _place(module: GANModule, data: Dataset, config: TrainConfig, device, fit: b
     x = data.x.to(device)
     y = data.y.to(device) if (config.conditional and data.y is not None) else None
     if fit:
-        module.fit_scaling(x, config.seed)
+        module.fit_scaling(x, y, config.seed)
     return module.encode(x, y)
 
 
