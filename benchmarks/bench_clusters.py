@@ -144,85 +144,73 @@ def per_seed_table(records: list[dict]) -> str:
                            "CPU s/run"], rows)
 
 
+def seed_items(records: list[dict], test, shown) -> list[tuple[str, bool, str]]:
+    return [(f"{r['data']} s{r['seed']}", bool(test(r)), shown(r)) for r in records]
+
+
+def modes_verdict(who: str, records: list[dict], hq: float, where: str = "") -> str:
+    return verdict_all(f"({who}) {where}every mode on every seed, >= {100 * hq:.0f}% high quality",
+                       seed_items(records, lambda r: r["modes_captured"] == r["modes"] and r["hq"] >= hq,
+                                  lambda r: f"{r['modes_captured']:.0f}/{r['modes']} {100 * r['hq']:.1f}%"))
+
+
+def fit_verdict(who: str, records: list[dict]) -> str:
+    low, high = SPREAD_RANGE
+    return verdict_all(
+        f"({who}) the fit inside each mode: mean spread ratio {low}-{high}, mean offset "
+        f"<= {OFFSET_TARGET} std, C2ST within {C2ST_MARGIN} of its floor",
+        seed_items(records, lambda r: low <= r["spread_mean"] <= high and r["offset_mean"] <= OFFSET_TARGET
+                   and r["c2st"] - r["c2st_floor"] <= C2ST_MARGIN,
+                   lambda r: f"{r['spread_mean']:.2f}/{r['offset_mean']:.2f}/{r['c2st'] - r['c2st_floor']:+.3f}"))
+
+
 def verdicts(records: list[dict]) -> list[str]:
     """Issue 14's targets, judged on every seed of the clustered default."""
-    def items(rs, test, shown):
-        return [(f"{r['data']} s{r['seed']}", bool(test(r)), shown(r)) for r in rs]
-
     def on(names):
         return [r for r in records if r["data"] in names]
 
-    lines = []
-    hq_blobs = TARGETS[BLOBS[0]][0]
-    lines.append(verdict_all(
-        f"(unconditional: WGAN-GP, {DEFAULT_CLUSTERS} clusters) blobs4-32: every mode on every "
-        f"seed, >= {100 * hq_blobs:.0f}% high quality",
-        items(on(BLOBS), lambda r: r["modes_captured"] == r["modes"] and r["hq"] >= hq_blobs,
-              lambda r: f"{r['modes_captured']:.0f}/{r['modes']} {100 * r['hq']:.1f}%")))
+    lines = [modes_verdict(f"unconditional: WGAN-GP, {DEFAULT_CLUSTERS} clusters", on(BLOBS),
+                           TARGETS[BLOBS[0]][0], where="blobs4-32: ")]
     for data in ("ring8", "grid25"):
         hq, rkl = TARGETS[data]
         lines.append(verdict_all(
             f"({data}) every mode on every seed, >= {100 * hq:.0f}% high quality, reverse KL "
             f"<= {rkl}, without refinement",
-            items(on([data]), lambda r: r["modes_captured"] == r["modes"] and r["hq"] >= hq
-                  and r["reverse_kl"] <= rkl,
-                  lambda r: f"{r['modes_captured']:.0f}/{r['modes']} {100 * r['hq']:.1f}% "
-                            f"{r['reverse_kl']:.3f}")))
+            seed_items(on([data]), lambda r: r["modes_captured"] == r["modes"] and r["hq"] >= hq
+                       and r["reverse_kl"] <= rkl,
+                       lambda r: f"{r['modes_captured']:.0f}/{r['modes']} {100 * r['hq']:.1f}% "
+                                 f"{r['reverse_kl']:.3f}")))
     lines.append(verdict_all(
         f"(grid25) within {GRID25_CPU_TARGET:.0f} CPU s per run (training and scoring, one thread)",
-        items(on(["grid25"]), lambda r: r["cpu_s"] <= GRID25_CPU_TARGET,
-              lambda r: f"{r['cpu_s']:.0f} s")))
-    low, high = SPREAD_RANGE
-    lines.append(verdict_all(
-        f"(every row above) the fit inside each mode: mean spread ratio {low}-{high}, mean offset "
-        f"<= {OFFSET_TARGET} std, C2ST within {C2ST_MARGIN} of its floor",
-        items(on(TARGETS), lambda r: low <= r["spread_mean"] <= high and r["offset_mean"] <= OFFSET_TARGET
-              and r["c2st"] - r["c2st_floor"] <= C2ST_MARGIN,
-              lambda r: f"{r['spread_mean']:.2f}/{r['offset_mean']:.2f}/{r['c2st'] - r['c2st_floor']:+.3f}")))
+        seed_items(on(["grid25"]), lambda r: r["cpu_s"] <= GRID25_CPU_TARGET,
+                   lambda r: f"{r['cpu_s']:.0f} s")))
+    lines.append(fit_verdict("every row above", on(TARGETS)))
     return lines
 
 
 def scaled_verdicts(records: list[dict]) -> list[str]:
     """Issue 14's conditional targets, judged on every seed of the class-scaled row."""
-    def items(test, shown):
-        return [(f"{r['data']} s{r['seed']}", bool(test(r)), shown(r)) for r in records]
-
-    low, high = SPREAD_RANGE
-    return [
-        verdict_all(f"(conditional WGAN-GP, class scaling) every mode on every seed, >= "
-                    f"{100 * CONDITIONAL_HQ_TARGET:.0f}% high quality",
-                    items(lambda r: r["modes_captured"] == r["modes"] and r["hq"] >= CONDITIONAL_HQ_TARGET,
-                          lambda r: f"{r['modes_captured']:.0f}/{r['modes']} {100 * r['hq']:.1f}%")),
-        verdict_all(f"(conditional WGAN-GP, class scaling) the fit inside each mode: mean spread "
-                    f"ratio {low}-{high}, mean offset <= {OFFSET_TARGET} std, C2ST within "
-                    f"{C2ST_MARGIN} of its floor",
-                    items(lambda r: low <= r["spread_mean"] <= high and r["offset_mean"] <= OFFSET_TARGET
-                          and r["c2st"] - r["c2st_floor"] <= C2ST_MARGIN,
-                          lambda r: f"{r['spread_mean']:.2f}/{r['offset_mean']:.2f}/"
-                                    f"{r['c2st'] - r['c2st_floor']:+.3f}")),
-    ]
+    who = "conditional WGAN-GP, class scaling"
+    return [modes_verdict(who, records, CONDITIONAL_HQ_TARGET), fit_verdict(who, records)]
 
 
-def check_class_rows() -> list[dict]:
-    """The class-scaled row on blobs8, seed 0, 100 steps, one process (exact)."""
-    frame = run_mode_collapse(modes=[8], models=[SCALED], seeds=[0], steps=100, one_by_one=True,
-                              out=None, report=False)
+def check_row(model: str, row: str, **where) -> list[dict]:
+    """`model` on one mixture, seed 0, 100 steps, one process (exact)."""
+    frame = run_mode_collapse(models=[model], seeds=[0], steps=100, one_by_one=True, out=None,
+                              report=False, **where)
     r = frame.iloc[0]
-    return [{"row": "blobs8 cwgan-gp-scaled seed 0", "settings": {"steps": 100},
+    return [{"row": row, "settings": {"steps": 100},
              "values": {"modes_captured": int(r["modes_captured"]), "hq": float(r["hq"]),
                         "spread_mean": float(r["spread_mean"]),
                         "offset_mean": float(r["offset_mean"])}}]
 
 
 def check_rows() -> list[dict]:
-    """The clustered row on ring8, seed 0, 100 steps, one process (exact)."""
-    frame = run_mode_collapse(data="ring8", models=[MODEL], seeds=[0], steps=100, one_by_one=True,
-                              out=None, report=False)
-    r = frame.iloc[0]
-    return [{"row": "ring8 wgan-gp-clusters seed 0", "settings": {"steps": 100},
-             "values": {"modes_captured": int(r["modes_captured"]), "hq": float(r["hq"]),
-                        "spread_mean": float(r["spread_mean"]),
-                        "offset_mean": float(r["offset_mean"])}}]
+    return check_row(MODEL, "ring8 wgan-gp-clusters seed 0", data="ring8")
+
+
+def check_class_rows() -> list[dict]:
+    return check_row(SCALED, "blobs8 cwgan-gp-scaled seed 0", modes=[8])
 
 
 CHECKS = {"clusters": check_rows, "class_scaling": check_class_rows}

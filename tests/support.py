@@ -19,6 +19,25 @@ def tiny(**settings) -> TrainConfig:
     return TrainConfig(**values)
 
 
+def assert_resume_is_exact(tmp_path, prefix: str, **settings) -> None:
+    """4 steps straight and 2 + 2 resumed from a checkpoint end in equal state dicts, which hold
+    entries starting with `prefix` (the state the test is about)."""
+    import torch
+
+    from gankit.training import train_run
+
+    def run(steps, name, resume=False):
+        config = tiny(steps=steps, log_every=2, checkpoint_every=2, **settings)
+        return train_run(config, tmp_path / name, resume=resume)
+
+    straight = run(4, "straight")
+    run(2, "halves")
+    a, b = straight.module.state_dict(), run(4, "halves", resume=True).module.state_dict()
+    assert any(k.startswith(prefix) for k in a)
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
+
+
 # ------------------------------------------------------------- two processes under torchrun
 def torchrun_two(args, cwd, timeout=LAUNCH_TIMEOUT):
     """`torchrun --standalone --nproc_per_node=2 ARGS` (one BLAS thread each); asserts it succeeded."""

@@ -3,7 +3,7 @@ from it, and the settings' checks."""
 import pytest
 import torch
 
-from support import tiny
+from support import assert_resume_is_exact, tiny
 from gankit.errors import GankitError
 from gankit.models import DataSpec
 from gankit.training import build_module, train_run
@@ -56,16 +56,9 @@ def test_average_after_training_equals_the_recursion_over_the_steps(monkeypatch)
 
 
 def test_average_survives_resume_exactly(tmp_path):
-    config = dict(model="wgan-gp", data="blobs8", conditional=True, label_input="onehot",
-                  gp_center=0.0, ema=0.9, lr_decay="none")
-    straight = train_run(tiny(steps=4, log_every=2, checkpoint_every=2, **config), tmp_path / "straight")
-    train_run(tiny(steps=2, log_every=2, checkpoint_every=2, **config), tmp_path / "halves")
-    resumed = train_run(tiny(steps=4, log_every=2, checkpoint_every=2, **config),
-                        tmp_path / "halves", resume=True)
-    a, b = straight.module.state_dict(), resumed.module.state_dict()
-    assert any(k.startswith("generator_ema.") for k in a)
-    for key, value in a.items():
-        assert torch.equal(value, b[key]), key
+    assert_resume_is_exact(tmp_path, "generator_ema.", model="wgan-gp", data="blobs8",
+                           conditional=True, label_input="onehot", gp_center=0.0, ema=0.9,
+                           lr_decay="none")
 
 
 def test_runs_without_ema_keep_no_average():
