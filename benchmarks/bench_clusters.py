@@ -1,9 +1,9 @@
 """Each class or cluster at its own scale (issue 14, docs/mode_collapse_recipe.md).
 
 Part "clusters" (`--clusters`): WGAN-GP trained on k-means clusters of its own data, each at its
-own scale, and sampled by the clusters' shares (unconditional to its user), against the WGAN-GP default, seed by seed, with issue 14's targets
-for unconditional models, ring8 and grid25 judged; and the sweeps behind its defaults (the
-number of clusters, the budget).
+own scale, and sampled by the clusters' shares (unconditional to its user), against the WGAN-GP
+default, seed by seed, with issue 14's targets for unconditional models, ring8 and grid25
+judged; and the sweeps behind its defaults (the number of clusters, the budget).
 
 Rows are the mode-collapse experiment's (`gankit experiment mode-collapse --models wgan-gp
 wgan-gp-clusters`), every run trained with the ordinary loop (`one_by_one`: a user's cost per

@@ -2,8 +2,8 @@
 
 `GANModule` holds the generator, the discriminator, the data scaling (with `--clusters`, the
 clusters the networks are conditioned on; with `--class-scaling`, each class's own scale:
-`gankit.nets.clusters`) and, with `--ema`, the moving
-average of the generator's weights that samples are drawn from; it is what checkpoints store.
+`gankit.nets.clusters`) and, with `--ema`, the moving average of the generator's weights that
+samples are drawn from; it is what checkpoints store.
 It converts between data units and the networks' units (`encode`, `decode`) and picks the
 labels a generator is given (`generator_labels`). `DataSpec` is what networks need to know
 about the data; it is saved in the run's config so that a model can be rebuilt without its data.

@@ -61,9 +61,9 @@ POINTS_RECIPE = {"label_input": "onehot", "gp_center": 0.0, "lr_g": 3e-4, "lr_d"
 # spread 0.86-0.95.
 POINTS_RECIPE_STEPS = 3000
 # The recipe's budget when each class (`--class-scaling`) or k-means cluster (`--clusters`) is
-# learnt at its own unit scale. Clusters: Measured on ring8, grid25, blobs32 and grid100 (100 clusters,
-# 3 seeds; docs/benchmarks.md, "Cluster conditioning"): 500, 1,000 and 3,000 steps all put
-# >= 98.6% of samples within 3 std of a mode with spread 0.97-1.01; 1,000 keeps twice the least
+# learnt at its own unit scale. Measured (docs/benchmarks.md, "Cluster conditioning" and "Class
+# scaling"; 3 seeds on ring8, grid25, blobs8-64, grid100): 500, 1,000 and 3,000 steps all put
+# >= 98.4% of samples within 3 std of a mode with spread 0.97-1.04; 1,000 keeps twice the least
 # that sufficed, at a third of 3,000's cost.
 SCALED_POINTS_STEPS = 1000
 # The conditional points settings before the recipe (the material's learned label embedding,
