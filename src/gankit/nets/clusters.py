@@ -110,5 +110,7 @@ class ClusterCode(ClassScaling):
         return self(x, labels), labels
 
     def draw(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
-        """n cluster labels, each cluster as often as its share of the training data."""
-        return torch.multinomial(self.shares, n, replacement=True, generator=rng)
+        """n cluster labels, each cluster as often as its share of the training data, drawn on
+        rng's device (a CPU stream may draw for a model on a GPU)."""
+        shares = self.shares if rng is None else self.shares.to(rng.device)
+        return torch.multinomial(shares, n, replacement=True, generator=rng)
