@@ -103,6 +103,9 @@ def test_ring8_metrics_json_matches_the_function_and_has_protocols(ring8_run, tm
         assert "real vs real" in written[name]["protocol"]["floor"]
         assert "300 fresh draws of ring8" in written[name]["protocol"]["floor"]
     assert returned["c2st"]["floor"]["accuracy"] < 0.62       # 150 test points of each side
+    # the mode fit of a real sample as large: spread near 1, whatever the model did
+    assert "300 fresh draws of ring8" in written["mode_fit"]["protocol"]["floor"]
+    assert abs(returned["mode_fit"]["floor"]["spread"]["mean"] - 1) < 0.15
     assert returned["prdc"]["floor"]["precision"] > 0.9
     assert (ring8_run / "eval" / "scatter_kde.png").stat().st_size > 5000
 

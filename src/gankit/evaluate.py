@@ -140,19 +140,19 @@ def _applicable(names: list[str], asked: bool, train, progress: Progress,
     return kept
 
 
-def _floor_sample(train, n: int, seed: int, extractor, progress) -> tuple[np.ndarray | None, str]:
-    """A fresh real sample of n points for real-vs-real floors, when the data can be redrawn
-    (a toy mixture, from its centres and std); (None, "") otherwise. `seed`: the run's seed
-    plus the eval seed."""
+def _floor_sample(train, n: int, seed: int, extractor, progress):
+    """(features, source, points in data units) of a fresh real sample of n points for
+    real-vs-real floors, when the data can be redrawn (a toy mixture, from its centres and std);
+    (None, "", None) otherwise. `seed`: the run's seed plus the eval seed."""
     if train.centers is None:
-        return None, ""
+        return None, "", None
     from .data.toy import sample_mixture
 
     floor_seed = FLOOR_SEED_OFFSET + seed
     points, _ = sample_mixture(train.centers, train.mode_std, n, floor_seed)
     features = _batched(extractor.features, torch.from_numpy(points), extractor.batch, progress,
                         f"features of {n:,} fresh real points")
-    return features, f"fresh draws of {train.name} (seed {floor_seed})"
+    return features, f"fresh draws of {train.name} (seed {floor_seed})", points
 
 
 def evaluate_run(run_dir, metrics=None, features: str = "classifier", n: int | None = None,
@@ -219,7 +219,8 @@ def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int |
                       f"features of {len(held_out):,} real samples")
     fake_f = _batched(extractor.features, fake, extractor.batch, progress,
                       f"features of {n_fake:,} generated samples")
-    floor_f, floor_source = _floor_sample(train, n_fake, config.seed + seed, extractor, progress)
+    floor_f, floor_source, floor_points = _floor_sample(train, n_fake, config.seed + seed,
+                                                        extractor, progress)
 
     @functools.cache
     def class_logits():
@@ -231,7 +232,7 @@ def run_evaluation(run_dir, metrics=None, features: str = "classifier", n: int |
         kind=kind, train=train, held_out=held_out, fake=fake.numpy(), real_features=real_f,
         fake_features=fake_f, extractor=extractor, features_spec=features, seed=seed,
         fake_labels=None if fake_labels is None else fake_labels.cpu().numpy(), module=module,
-        floor_features=floor_f, floor_source=floor_source,
+        floor_features=floor_f, floor_source=floor_source, floor_points=floor_points,
         fake_logits=functools.cache(lambda: _batched(extractor.logits, fake, extractor.batch))
         if extractor.logits is not None else None,
         class_logits=class_logits, prdc_max=prdc_max, cache_dir=cache_dir, notify=progress.note)

@@ -100,6 +100,7 @@ class EvalInputs:
     module: Any = None               # the trained GANModule (ppl)
     floor_features: np.ndarray | None = None
     floor_source: str = ""
+    floor_points: np.ndarray | None = None   # the same sample in data units
     fake_logits: Callable[[], np.ndarray] | None = None
     class_logits: Callable[[], tuple[np.ndarray, str]] | None = None
     prdc_max: int | None = PRDC_MAX
@@ -180,11 +181,16 @@ def _modes(inp: EvalInputs):
 
 def _mode_fit(inp: EvalInputs):
     value = mode_fit(_data_units(inp)[1], inp.train.centers, inp.train.mode_std)
-    return value, _mixture_protocol(
+    protocol = _mixture_protocol(
         inp, min_samples=2,
         definition=(f"samples within {HQ_STDS:g} std of their nearest centre; spread = their std "
                     f"per axis / the true mode's std in the same window; offset = |their mean - "
                     "centre| / std"))
+    if inp.floor_points is not None:
+        # a real sample as large reads a spread near 1 and the offset its own noise allows
+        value["floor"] = mode_fit(inp.floor_points, inp.train.centers, inp.train.mode_std)
+        protocol["floor"] = f"real: {len(inp.floor_points)} {inp.floor_source}, scored alike"
+    return value, protocol
 
 
 def _fid(inp: EvalInputs):
