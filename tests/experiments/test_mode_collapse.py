@@ -34,7 +34,7 @@ SHARDED_CLI = ["experiment", "mode-collapse", "--modes", "4", "--models", "gan",
 
 EXPECTED = ["data", "modes", "model", "remedy", "sampling", "seed", "modes_captured", "hq",
             "reverse_kl", "spread_mean", "spread_worst", "offset_mean", "offset_worst", "c2st",
-            "c2st_floor", "material_coverage"]
+            "c2st_floor", "spread_floor", "offset_floor", "material_coverage"]
 
 
 def test_command_end_to_end(tmp_path, capsys):
@@ -48,6 +48,8 @@ def test_command_end_to_end(tmp_path, capsys):
     assert set(frame["model"]) == {"gan", "wgan-gp", "cwgan-gp"} and set(frame["modes"]) == {4, 8}
     assert set(frame["data"]) == {"blobs4", "blobs8"} and set(frame["seed"]) == {0, 1}
     ok = frame[frame["status"] == "ok"]
+    # the fit's floors are real points' own: spread near 1 whatever the 2-step models did
+    assert ok["spread_floor"].between(0.85, 1.15).all() and (ok["offset_floor"] < 0.25).all()
     assert ok["hq"].between(0, 1).all() and ok["material_coverage"].between(0, 1).all()
     assert set(frame["sampling"]) == {"raw"} and ok["c2st"].between(0, 1).all()
     assert ok["c2st_floor"].between(0.4, 0.6).all()        # two real samples: near chance

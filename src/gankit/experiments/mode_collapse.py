@@ -88,11 +88,13 @@ MATERIAL_SAMPLES = 10_000    # the material's coverage test draws 10,000 samples
 MATERIAL_THRESHOLD = 0.1     # ... and counts a centre within 0.1 (its data scaled to 0.9 max)
 COLUMNS = ["data", "modes", "model", "remedy", "sampling", "seed", "modes_captured", "hq",
            "reverse_kl", "spread_mean", "spread_worst", "offset_mean", "offset_worst", "c2st",
-           "c2st_floor", "material_coverage", "acceptance", "seconds", "steps", "status"]
+           "c2st_floor", "spread_floor", "offset_floor", "material_coverage", "acceptance",
+           "seconds", "steps", "status"]
 # the fit of the distribution inside each mode, beside the material's and PacGAN's metrics
 # (which a point mass on every centre passes): gankit.metrics.mode_fit and a classifier
 # two-sample test against held-out real points, with the floor of two real samples
-FIT_COLUMNS = ("spread_mean", "spread_worst", "offset_mean", "offset_worst", "c2st", "c2st_floor")
+FIT_COLUMNS = ("spread_mean", "spread_worst", "offset_mean", "offset_worst", "c2st", "c2st_floor",
+               "spread_floor", "offset_floor")
 SAMPLINGS = ("raw", "drs", "mh")
 
 

@@ -51,8 +51,9 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.assign(sampling="raw")
     keys = ["data", "modes", "model", "remedy", "sampling"]
     metrics = [m for m in ("modes_captured", "hq", "reverse_kl", "spread_mean", "spread_worst",
-                           "offset_mean", "offset_worst", "c2st", "c2st_floor", "material_coverage",
-                           "acceptance", "seconds") if m in frame.columns]
+                           "offset_mean", "offset_worst", "c2st", "c2st_floor", "spread_floor",
+                           "offset_floor", "material_coverage", "acceptance", "seconds")
+               if m in frame.columns]
     grouped = frame.groupby(keys, sort=False)
     table = grouped[metrics].agg(["mean", "std"])
     table.columns = [f"{m}_{s}" for m, s in table.columns]
@@ -117,21 +118,25 @@ def results_markdown(frame: pd.DataFrame, runs: Sequence[Run] | None = None) -> 
         "centre is 100% high quality): *spread* = generated std / true std per axis (1 is right; "
         "mean over captured modes, and the worst mode), *offset* = distance of a mode's mean from "
         "its centre in true stds (0 is right), and *C2ST* = the accuracy of a k-NN classifier "
-        "telling 2,500 held-out real points from the generated ones (0.5 is indistinguishable; the "
-        "*floor* is the same test between two real samples). *Sampling*: raw samples, or those "
+        "telling 2,500 held-out real points from the generated ones (0.5 is indistinguishable). "
+        "Each *floor* is what real points score: spread and offset of a fresh real sample as large, "
+        "the C2ST between two real samples. *Sampling*: raw samples, or those "
         "kept by discriminator-driven sampling (DRS, MH-GAN) with their acceptance rate.",
         "",
         "| data | modes | model | remedy | sampling | modes captured (worst seed) | high quality % "
-        "(worst seed) | reverse KL | spread mean / worst | offset mean / worst | C2ST (floor) | "
+        "(worst seed) | reverse KL | spread mean / worst (floor) | offset mean / worst (floor) | "
+        "C2ST (floor) | "
         "material coverage % | s/run | runs |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in summary.iterrows():
         runs_text = f"{r['runs']}" + (f" ({r['diverged']} diverged)" if r["diverged"] else "")
         fit = (f"{_pm(r.get('spread_mean_mean'), None, '{:.2f}')} / "
-               f"{_pm(r.get('spread_worst_mean'), None, '{:.2f}')} | "
+               f"{_pm(r.get('spread_worst_mean'), None, '{:.2f}')} "
+               f"({_pm(r.get('spread_floor_mean'), None, '{:.2f}')}) | "
                f"{_pm(r.get('offset_mean_mean'), None, '{:.2f}')} / "
-               f"{_pm(r.get('offset_worst_mean'), None, '{:.2f}')} | "
+               f"{_pm(r.get('offset_worst_mean'), None, '{:.2f}')} "
+               f"({_pm(r.get('offset_floor_mean'), None, '{:.2f}')}) | "
                f"{_pm(r.get('c2st_mean'), None, '{:.3f}')} ({_pm(r.get('c2st_floor_mean'), None, '{:.3f}')})")
         lines.append(
             f"| {r['data']} | {r['modes']} | {row_label(r['model'])} | {r['remedy']} | "
@@ -256,14 +261,15 @@ def _write_html_report(out: Path, frame: pd.DataFrame, files: dict[str, Path]) -
     columns = ["data", "modes", "model", "remedy", "sampling", "modes_captured_mean",
                "modes_captured_min", "hq_mean", "hq_min", "reverse_kl_mean", "spread_mean_mean",
                "spread_worst_mean", "offset_mean_mean", "offset_worst_mean", "c2st_mean",
-               "c2st_floor_mean", "material_coverage_mean", "acceptance_mean", "seconds_mean", "runs",
-               "diverged"]
+               "c2st_floor_mean", "spread_floor_mean", "offset_floor_mean", "material_coverage_mean",
+               "acceptance_mean", "seconds_mean", "runs", "diverged"]
     shown = summary[[c for c in columns if c in summary.columns]].rename(columns={
         "modes_captured_mean": "modes captured", "modes_captured_min": "modes (worst seed)",
         "hq_mean": "high quality", "hq_min": "HQ (worst seed)", "reverse_kl_mean": "reverse KL",
         "spread_mean_mean": "spread", "spread_worst_mean": "spread (worst mode)",
         "offset_mean_mean": "offset [std]", "offset_worst_mean": "offset (worst mode)",
-        "c2st_mean": "C2ST", "c2st_floor_mean": "C2ST floor",
+        "c2st_mean": "C2ST", "c2st_floor_mean": "C2ST floor", "spread_floor_mean": "spread floor",
+        "offset_floor_mean": "offset floor",
         "material_coverage_mean": "material coverage", "acceptance_mean": "kept",
         "seconds_mean": "s/run"})
     attrs = frame.attrs
@@ -332,8 +338,10 @@ def print_summary(frame: pd.DataFrame) -> None:
               f"{_pm(r['modes_captured_mean'], r['modes_captured_std'])} / {r['modes']}  "
               f"HQ {_pm(r['hq_mean'], r['hq_std'], scale=100)} %  "
               f"rKL {_pm(r['reverse_kl_mean'], r['reverse_kl_std'], '{:.3f}')}  "
-              f"spread {_pm(r.get('spread_mean_mean'), None, '{:.2f}')}  "
-              f"offset {_pm(r.get('offset_mean_mean'), None, '{:.2f}')}  "
+              f"spread {_pm(r.get('spread_mean_mean'), None, '{:.2f}')} "
+              f"(floor {_pm(r.get('spread_floor_mean'), None, '{:.2f}')})  "
+              f"offset {_pm(r.get('offset_mean_mean'), None, '{:.2f}')} "
+              f"(floor {_pm(r.get('offset_floor_mean'), None, '{:.2f}')})  "
               f"C2ST {_pm(r.get('c2st_mean'), None, '{:.3f}')} (floor {_pm(r.get('c2st_floor_mean'), None, '{:.3f}')})")
     files = frame.attrs.get("files", {})
     processes = frame.attrs.get("world_size", 1)
