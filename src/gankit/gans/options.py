@@ -3,8 +3,9 @@ discrimination (`--remedy`), Unrolled GAN's look-ahead (`--unroll`), several gen
 (`--generators`, which makes the vanilla GAN MAD-GAN), cluster conditioning (`--clusters`)
 and class scaling (`--class-scaling`, both `gankit.nets.clusters`), spectral normalisation
 (`--spectral-norm`) and a discriminator narrower than the generator (`--d-width`, the Stacked
-MNIST collapse protocol). Each is checked here against what the chosen variant and network family can take; the networks that
-implement them are in `gankit.nets` and the look-ahead in `gankit.training.unrolled`.
+MNIST collapse protocol). Each is checked here against what the chosen variant and network
+family can take; the networks that implement them are in `gankit.nets` and the look-ahead in
+`gankit.training.unrolled`.
 """
 from __future__ import annotations
 

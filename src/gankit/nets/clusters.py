@@ -46,27 +46,24 @@ def check_clusters(clusters, n_points: int | None = None) -> None:
 
 
 class ClassScaling(nn.Module):
-    """Each of K classes at its own scale: their means and per-axis scales (K, F) and their shares
-    (K,) of the training data (`--class-scaling`: the labels are the data's classes)."""
+    """Each of K classes at its own scale: their means and per-axis scales (K, F)
+    (`--class-scaling`: the labels are the data's classes)."""
 
     def __init__(self, classes: int, num_features: int):
         super().__init__()
         self.register_buffer("centres", torch.zeros(classes, num_features))
         self.register_buffer("scales", torch.ones(classes, num_features))
-        self.register_buffer("shares", torch.full((classes,), 1.0 / classes))
 
     @torch.no_grad()
     def fit_classes(self, x: torch.Tensor, labels: torch.Tensor) -> "ClassScaling":
-        """Each class's mean, per-axis std and share, from points x (N, F) with labels (N,)."""
+        """Each class's mean and per-axis std, from points x (N, F) with labels (N,)."""
         labels = labels.to(x.device).long()
-        counts = torch.bincount(labels, minlength=len(self.shares))
-        for k in range(len(self.shares)):
+        for k in range(len(self.centres)):
             members = x[labels == k]
             if len(members):
                 self.centres[k] = members.mean(dim=0)
             self.scales[k] = (members.std(dim=0).clamp_min(SCALE_FLOOR) if len(members) > 1
                               else SCALE_FLOOR)
-        self.shares.copy_(counts.to(self.shares.dtype) / counts.sum())
         return self
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -79,11 +76,12 @@ class ClassScaling(nn.Module):
 
 class ClusterCode(ClassScaling):
     """K k-means clusters of points, each at its own scale; a point's label is its nearest centre,
-    and samples draw clusters by their shares."""
+    and samples draw clusters by their shares (K,) of the training data."""
 
     def __init__(self, clusters: int, num_features: int):
         check_clusters(clusters)
         super().__init__(clusters, num_features)
+        self.register_buffer("shares", torch.full((clusters,), 1.0 / clusters))
 
     @property
     def clusters(self) -> int:
@@ -98,7 +96,10 @@ class ClusterCode(ClassScaling):
         points = x.detach().cpu().double().numpy()
         kmeans = KMeans(self.clusters, n_init=1, random_state=int(seed) % 2**32).fit(points)
         self.centres.copy_(torch.as_tensor(kmeans.cluster_centers_, dtype=self.centres.dtype))
-        return self.fit_classes(x, self.assign(x))
+        labels = self.assign(x)
+        counts = torch.bincount(labels, minlength=self.clusters)
+        self.shares.copy_(counts.to(self.shares.dtype) / counts.sum())
+        return self.fit_classes(x, labels)
 
     def assign(self, x: torch.Tensor) -> torch.Tensor:
         """Each point's cluster: its nearest centre."""

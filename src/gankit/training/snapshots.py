@@ -53,15 +53,16 @@ class Snapshots:
         else:
             n = SNAPSHOT_SAMPLES.get(data.kind, 1000)
             self.labels = (torch.arange(n) % classes).to(device) if classes else None
-        if module.clusters is not None:
-            # drawn when the picture is first drawn: the clusters are fitted by then
-            self.labels, self.cluster_stream = None, gen
         self.z = torch.randn(n, module.generator.latent_dim, generator=gen).to(device)
+        if module.clusters is not None:
+            # the clusters the samples are made from (the loop fits them before it builds the
+            # snapshots); the scatter is not coloured by them
+            self.labels = module.generator_labels(n, None, device, gen)
         # scatter colours: which generator made each point (MAD-GAN), else the class
         made_by = module.generator_of(n)
         self.colour_by = "generator" if made_by is not None else "class"
         self.colours = made_by.numpy() if made_by is not None else (
-            None if self.labels is None else self.labels.cpu().numpy())
+            self.labels.cpu().numpy() if classes else None)
         self.real = data.x[:2000].cpu().numpy()
         self.limits = None
         if data.kind == "points":
@@ -82,9 +83,6 @@ class Snapshots:
     @torch.no_grad()
     def _draw(self, module: GANModule, path, step: int) -> None:
         generator = module.sampler
-        if module.clusters is not None and self.labels is None:
-            self.labels = module.generator_labels(len(self.z), None, self.z.device,
-                                                  self.cluster_stream)
         was_training = generator.training
         generator.eval()
         try:
