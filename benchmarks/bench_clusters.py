@@ -7,12 +7,13 @@ judged; and the sweeps behind its defaults (the number of clusters, the budget).
 
 Rows are the mode-collapse experiment's (`gankit experiment mode-collapse --models wgan-gp
 wgan-gp-clusters`), every run trained with the ordinary loop (`one_by_one`: a user's cost per
-run) and scored on 2,500 samples (modes, high quality, reverse KL, per-mode spread and offset,
-C2ST against held-out points beside its real-vs-real floor).
+run) and scored as the experiment scores (modes, high quality, reverse KL and C2ST against
+held-out points beside its real-vs-real floor on 2,500 samples; per-mode spread and offset on
+10,000).
 
-Part "classes" (`--class-scaling`): conditional WGAN-GP with each class standardised by its own
-mean and std, on blobs4-64, seed by seed, with issue 14's conditional targets judged, and its
-budget.
+Part "classes" (class scaling, conditional WGAN-GP's default on points): conditional WGAN-GP
+with each class standardised by its own mean and std, on blobs4-64, seed by seed, with issue
+14's conditional targets judged, and its budget.
 
     python -m benchmarks.bench_clusters [--parts clusters classes] [--seeds 5] [--workers 2]
                                         [--skip sweep] [--quick]
@@ -43,8 +44,9 @@ SWEEP_MIXTURES = ("ring8", "grid25", "blobs32", "grid100")
 SWEEP_SEEDS = 3
 SWEEP_CLUSTERS = (25, 50, 200)
 SWEEP_STEPS = (500, 3000)
-# class scaling (`cwgan-gp-scaled`): issue 14's conditional targets on blobs4-64
-SCALED = "cwgan-gp-scaled"
+# class scaling (the default of the experiment's `cwgan-gp`): issue 14's conditional targets on
+# blobs4-64
+SCALED = "cwgan-gp"
 SCALED_BLOBS = ("blobs4", "blobs8", "blobs16", "blobs32", "blobs64")
 SCALED_SWEEP_BLOBS = ("blobs8", "blobs16", "blobs32", "blobs64")
 CONDITIONAL_HQ_TARGET = 0.95
@@ -80,7 +82,7 @@ def clusters_alone(data: str, seeds: list[int], clusters: int = DEFAULT_CLUSTERS
     import torch
 
     from gankit.experiments.mode_collapse import plan_runs
-    from gankit.experiments.mode_collapse_scoring import score_module
+    from gankit.experiments.mode_collapse_scoring import MATERIAL_SAMPLES, score_module
     from gankit.models import DataSpec
     from gankit.training import build_module, prepare_data
 
@@ -92,8 +94,8 @@ def clusters_alone(data: str, seeds: list[int], clusters: int = DEFAULT_CLUSTERS
         module = build_module(run.config, DataSpec.of(train))
         module.fit_scaling(train.x, None, run.config.seed)
         rng = torch.Generator().manual_seed(run.seed)
-        labels = module.generator_labels(2500, None, "cpu", rng)
-        samples = module.decode(torch.randn(2500, train.x.shape[1], generator=rng), labels)
+        labels = module.generator_labels(MATERIAL_SAMPLES, None, "cpu", rng)
+        samples = module.decode(torch.randn(MATERIAL_SAMPLES, train.x.shape[1], generator=rng), labels)
         scores, _ = score_module(module, train, run.seed, held_out, samples=samples.double().numpy())
         records.append({"model": "clusters-alone", "data": data, "modes": run.modes,
                         "seed": run.seed, "steps": 0, "clusters": clusters,
@@ -212,7 +214,7 @@ def check_rows() -> list[dict]:
 
 
 def check_class_rows() -> list[dict]:
-    return check_row(SCALED, "blobs8 cwgan-gp-scaled seed 0", modes=[8])
+    return check_row(SCALED, "blobs8 cwgan-gp seed 0", modes=[8])
 
 
 CHECKS = {"clusters": check_rows, "class_scaling": check_class_rows}
@@ -248,8 +250,9 @@ processes, one torch thread each; every run trained with the ordinary loop. Rows
 data, each cluster standardised by its own mean and std, the conditional points recipe's
 settings, {SCALED_POINTS_STEPS:,} steps; samples draw a cluster by its share of the data, so
 the model needs no labels) and `wgan-gp` (gankit's WGAN-GP default on points, 1,000 steps), on
-{', '.join(mixtures)}, seeds {seeds[0]}-{seeds[-1]}. 2,500 samples per run; high quality: within
-3 std of a centre (PacGAN's definition; real samples score 98.9%). CPU s/run: training and
+{', '.join(mixtures)}, seeds {seeds[0]}-{seeds[-1]}. 2,500 samples per run for the mode metrics
+and the C2ST, 10,000 for spread and offset; high quality: within 3 std of a centre (PacGAN's
+definition; real samples score 98.9%). CPU s/run: training and
 scoring, per run. In brackets beside spread and offset: the same figure for a fresh real sample
 as large (what a perfect sampler would read). {len(bad)} run(s) diverged or failed.
 
@@ -299,16 +302,16 @@ def classes_part(args, seeds: list[int], load0: str) -> None:
     bad = [r for r in records + sweep if r["status"] != "ok"]
     body = f"""Load average {load0} at the start, {load_text()} at the end. {args.workers} worker
 processes, one torch thread each; every run trained with the ordinary loop. The row
-`cwgan-gp-scaled` of `gankit experiment mode-collapse` (`gankit train --conditional
---class-scaling`): conditional WGAN-GP whose classes are each standardised by their own mean
-and std (per axis) before training and mapped back when sampled, with the conditional points
-recipe's settings and {SCALED_POINTS_STEPS:,} steps, on {', '.join(blobs)}, seeds
-{seeds[0]}-{seeds[-1]}. Scored as the mode-collapse experiment scores (2,500 samples, labels
-cycling over the classes); in brackets beside spread and offset, the same figure for a fresh
-real sample as large (what a perfect sampler would read). The recipe without class scaling (the
-default, 3,000 steps) on
-the same mixtures and seeds: section "Conditional points recipe". {len(bad)} run(s) diverged or
-failed.
+`cwgan-gp` of `gankit experiment mode-collapse` (`gankit train --conditional`, whose class
+scaling is on by default on points): conditional WGAN-GP whose classes are each standardised by
+their own mean and std (per axis) before training and mapped back when sampled, with the
+conditional points recipe's settings and {SCALED_POINTS_STEPS:,} steps, on {', '.join(blobs)},
+seeds {seeds[0]}-{seeds[-1]}. Scored as the mode-collapse experiment scores (labels cycling over
+the classes; 2,500 samples for the mode metrics and the C2ST, 10,000 for spread and offset); in
+brackets beside spread and offset, the same figure for a fresh real sample as large (what a
+perfect sampler would read). The recipe with one scale for all classes (`--no-class-scaling`,
+3,000 steps) on the same mixtures and seeds: section "Conditional points recipe". {len(bad)}
+run(s) diverged or failed.
 
 {summary_table(records)}
 
@@ -324,8 +327,8 @@ Per seed:
 
 {per_seed_table(records)}
 """
-    write_section("class_scaling", "Class scaling: conditional WGAN-GP with each class at its own "
-                  "scale", body, command_line("bench_clusters", args.argv),
+    write_section("class_scaling", "Conditional WGAN-GP's default on points: each class at its "
+                  "own scale", body, command_line("bench_clusters", args.argv),
                   threads=f"one torch thread per process; {args.workers} worker process(es)",
                   check=(check_class_rows(), {"kind": "exact"}))
 

@@ -1,7 +1,8 @@
 """Mode-collapse experiment benchmark (issue "mode-collapse experiments", parts 1-3).
 
 1. The full grid: blobs 4/8/16/32 x vanilla GAN / WGAN-GP / conditional WGAN-GP x 5 seeds at the
-   experiment's default budgets (1,000 steps; conditional WGAN-GP's points recipe its own),
+   experiment's default budgets (1,000 steps, conditional WGAN-GP's class-scaled points recipe
+   included),
    vectorised, one torch thread: wall and CPU time, and issue 14's targets judged seed by seed
    (every mode, high quality, and the fit inside each mode: spread, offset, C2ST).
 2. Speed of the vectorised ensembles against the one-by-one loop: CPU milliseconds per run-step
@@ -229,7 +230,8 @@ def main(argv=None):
             f"### Full grid: {len(grid)} runs, {budget_text(grid)} generator steps each\n\n"
             f"Blobs with 4/8/16/32 modes x vanilla GAN / WGAN-GP / conditional WGAN-GP x {seeds} seeds, "
             f"every setting the `gankit train` default for the model (conditional WGAN-GP: the "
-            f"points recipe, docs/mode_collapse_recipe.md) except the budget "
+            f"points recipe with each class at its own scale, docs/mode_collapse_recipe.md) "
+            f"except the budget "
             f"(`gankit experiment mode-collapse --seeds {seeds} --workers {args.workers} --out DIR`). "
             f"{args.workers} process(es), one torch thread each, vectorised ensembles (one per model "
             f"and mixture: {seeds} runs). **Total {wall:.0f} s wall, "
@@ -239,7 +241,8 @@ def main(argv=None):
             f"test (one sample within 0.1 of a KMeans centre), shown beside the standard metrics only "
             f"to compare. Spread: generated std / true std per axis, mean over captured modes; "
             "offset: distance of a class's mean from its centre in std, mean over modes (both "
-            "per label for the conditional model, per nearest centre otherwise); C2ST: accuracy "
+            "per label for the conditional model, per nearest centre otherwise; both on 10,000 "
+            "samples, the mode metrics on the first 2,500); C2ST: accuracy "
             "of a kNN classifier telling 2,500 generated from held-out real points, beside two "
             "real samples' (the floor).\n\n" + markdown_table(HEADER, summary_rows(grid, False))
             + "\n\n" + verdict(f"the {len(grid)}-run grid, wall seconds on this machine "

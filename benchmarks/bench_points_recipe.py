@@ -1,17 +1,20 @@
-"""The conditional points recipe (issue 14, docs/mode_collapse_recipe.md), conditional WGAN-GP's
-default on points, against the former default on blob mixtures, seed by seed, with the issue's
-targets judged.
+"""The conditional points recipe (issue 14, docs/mode_collapse_recipe.md) with one scale for all
+classes (`--no-class-scaling`; conditional WGAN-GP's default on points before class scaling),
+against the former default on blob mixtures, seed by seed, with the issue's targets judged.
+The default itself (the recipe with each class at its own scale): bench_clusters, part
+"classes".
 
-Rows: the recipe (`gankit train --conditional`'s defaults on points: one-hot labels, a
-zero-centred penalty, lr 3e-4, the generator's weight average, 3,000 steps) and the former
-default (the material's learned label embedding, penalty centred at 1, lr 1e-3, no average) at
-the mode-collapse experiment's 1,000 steps; on 8, 16 and 32 modes and 3 seeds, the recipe less
-one piece, the former default at the recipe's budget, and wider latent spaces. Every run trains with the ordinary loop
-(`one_by_one`) through `gankit.experiments.mode_collapse.run_mode_collapse`, which also scores
-it (2,500 samples: modes, high-quality share, reverse KL, per-mode spread and offset, C2ST
-against held-out points with its real-vs-real floor).
+Rows: the recipe (one-hot labels, a zero-centred penalty, lr 3e-4, the generator's weight
+average, 3,000 steps) and the former default (the material's learned label embedding, penalty
+centred at 1, lr 1e-3, no average) at the mode-collapse experiment's 1,000 steps; on 8, 16 and
+32 modes and 3 seeds, the recipe less one piece, the former default at the recipe's budget, and
+wider latent spaces. Every run trains with the ordinary loop (`one_by_one`) through
+`gankit.experiments.mode_collapse.run_mode_collapse`, which also scores it (modes, high-quality
+share, reverse KL and C2ST against held-out points with its real-vs-real floor on 2,500
+samples; per-mode spread and offset on 10,000).
 
-    python -m benchmarks.bench_points_recipe [--seeds 5] [--modes 4 8 16 32 64] [--quick] [--continue]
+    python -m benchmarks.bench_points_recipe [--seeds 5] [--modes 4 8 16 32 64] [--workers 2]
+                                             [--quick] [--continue]
 
 Writes docs/benchmarks.md, section "points_recipe"; raw rows in runs/bench_points_recipe/.
 """
@@ -24,18 +27,19 @@ import sys
 import time
 
 from gankit.experiments.mode_collapse import cpu_seconds, run_mode_collapse
-from gankit.gans.wgan_gp import MATERIAL_POINTS, POINTS_RECIPE, POINTS_RECIPE_STEPS
+from gankit.gans.wgan_gp import MATERIAL_POINTS, POINTS_RECIPE_STEPS
 
 from ._common import (COMMIT_AT_START, ROOT, _git, load_text, markdown_table, one_thread, verdict_all,
                       write_section)
 
 OUT = ROOT / "runs" / "bench_points_recipe"
-RECIPE = POINTS_RECIPE
 STEPS = POINTS_RECIPE_STEPS
-# row name -> (how tables name it, generator steps, settings beside the model's defaults)
+# the experiment's row of the recipe with one scale for all classes
+MODEL = "cwgan-gp-unscaled"
+# row name -> (how tables name it, generator steps, settings beside the row's own)
 ROWS = {
     "material-1000": ("former default, 1,000 steps", 1000, MATERIAL_POINTS),
-    "recipe": (f"recipe (the default), {STEPS:,} steps", STEPS, {}),
+    "recipe": (f"recipe, one scale for all classes, {STEPS:,} steps", STEPS, {}),
 }
 # the recipe less one of its pieces (or with one more), and the former default at the recipe's
 # budget, on the first ABLATION_SEEDS seeds of ABLATION_MODES: what each piece is worth
@@ -61,13 +65,15 @@ def log(*args):
     print(f"[{time.strftime('%H:%M:%S')}]", *args, file=sys.stderr, flush=True)
 
 
-def measure(row: str, modes: int, seeds: list[int], steps_scale: float = 1.0) -> list[dict]:
+def measure(row: str, modes: int, seeds: list[int], steps_scale: float = 1.0,
+            workers: int = 1) -> list[dict]:
     """One row on blobs<modes>: a record per seed (scores, CPU seconds per run)."""
     _, steps, settings = ALL_ROWS[row]
     steps = max(1, int(steps * steps_scale))
     cpu0 = cpu_seconds()
-    frame = run_mode_collapse(modes=[modes], models=["cwgan-gp"], data="blobs", seeds=seeds,
-                              steps=steps, one_by_one=True, out=None, report=False, **settings)
+    frame = run_mode_collapse(modes=[modes], models=[MODEL], data="blobs", seeds=seeds,
+                              steps=steps, one_by_one=True, workers=workers, out=None,
+                              report=False, **settings)
     per_run = (cpu_seconds() - cpu0) / max(1, len(frame))
     records = []
     for _, r in frame.iterrows():
@@ -166,8 +172,8 @@ def verdicts(records: list[dict], row: str) -> list[str]:
 
 
 def check_rows() -> list[dict]:
-    """The recipe (the default) on blobs8, seed 0, 100 steps (exact)."""
-    frame = run_mode_collapse(modes=[8], models=["cwgan-gp"], data="blobs", seeds=[0], steps=100,
+    """The recipe with one scale for all classes on blobs8, seed 0, 100 steps (exact)."""
+    frame = run_mode_collapse(modes=[8], models=[MODEL], data="blobs", seeds=[0], steps=100,
                               one_by_one=True, out=None, report=False)
     r = frame.iloc[0]
     return [{"row": "blobs8 recipe seed 0", "settings": {"steps": 100},
@@ -183,6 +189,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--modes", type=int, nargs="+", default=[4, 8, 16, 32, 64])
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes training a row's seeds (one torch thread each)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run (2 seeds, blobs8, a twentieth of the steps; no document)")
     parser.add_argument("--continue", dest="resume", action="store_true",
@@ -202,13 +210,13 @@ def main(argv=None) -> int:
         for row in ROWS:
             if any(r["row"] == row and r["modes"] == k for r in records):
                 continue
-            records += measure(row, k, seeds, 0.05 if args.quick else 1.0)
+            records += measure(row, k, seeds, 0.05 if args.quick else 1.0, args.workers)
             path.write_text(json.dumps({"key": key, "records": records}, indent=1))
     for k in (m for m in modes if m in ABLATION_MODES):
         for row in ABLATIONS:
             if args.quick or any(r["row"] == row and r["modes"] == k for r in records):
                 continue
-            records += measure(row, k, seeds[:ABLATION_SEEDS])
+            records += measure(row, k, seeds[:ABLATION_SEEDS], workers=args.workers)
             path.write_text(json.dumps({"key": key, "records": records}, indent=1))
     if args.quick:
         print(per_seed_table(records))
@@ -221,22 +229,25 @@ def main(argv=None) -> int:
                     and r["modes"] in ABLATION_MODES]
     kept_text = (f" {kept} of the {len(records)} runs were kept from a stopped run of the same "
                  "gankit source (--continue)." if kept else "")
+    workers = (f"{args.workers} worker processes, one torch thread each" if args.workers > 1
+               else "One torch thread")
     body = f"""Load average {load0} at the start, {load_text()} at the end (the machine was shared
-with other jobs, so CPU seconds, not wall time, are the cost). One torch thread. Conditional
-WGAN-GP (`gankit experiment mode-collapse` row `cwgan-gp`) on blobs{', '.join(map(str, modes))},
+with other jobs, so CPU seconds, not wall time, are the cost). {workers}. Conditional
+WGAN-GP with one scale for all classes (`gankit experiment mode-collapse` row `{MODEL}`,
+`gankit train --conditional --no-class-scaling`) on blobs{', '.join(map(str, modes))},
 seeds {seeds[0]}-{seeds[-1]}, every run trained with the ordinary loop. Rows: the recipe of
-docs/mode_collapse_recipe.md, conditional WGAN-GP's default on points since issue 14 (one-hot
-labels, penalty centred at 0 with weight 1, Adam 3e-4 with linear decay, 2 critic steps, the
-generator's weight average at 0.99; {STEPS:,} steps, sampled from the average), and the former
-default (learned label embedding, penalty centred at 1, Adam 1e-3, no average: the experiment's
-row `cwgan-gp-material`) at the experiment's budget of 1,000 generator steps. Scores on 2,500 samples
-(labels cycling over the classes): modes captured and high quality (within 3 std of a centre;
-PacGAN's definitions; real samples score 98.9%), reverse KL, the per-mode spread ratio
-(generated std / true std, per axis; mean over captured modes, and the worst mode) and mean
-offset (in std; mean and worst mode), and a kNN two-sample test against held-out real points
-beside its floor (two real samples). With 2,500 samples, perfect samples read spread worst
-0.73-1.08 and mean offset 0.07-0.14 std on blobs8-32 (the metrics' own noise). CPU s/run:
-training and scoring, per run. {len(bad)} run(s) diverged or failed.{kept_text}
+docs/mode_collapse_recipe.md, conditional WGAN-GP's default on points from issue 14 until class
+scaling (one-hot labels, penalty centred at 0 with weight 1, Adam 3e-4 with linear decay, 2
+critic steps, the generator's weight average at 0.99; {STEPS:,} steps, sampled from the
+average), and the former default (learned label embedding, penalty centred at 1, Adam 1e-3, no
+average: the experiment's row `cwgan-gp-material`) at the experiment's budget of 1,000 generator
+steps. The default now, the recipe with each class at its own scale: section "Conditional
+WGAN-GP's default on points". Scores (labels cycling over the classes) on 2,500 samples: modes
+captured and high quality (within 3 std of a centre; PacGAN's definitions; real samples score
+98.9%), reverse KL, and a kNN two-sample test against held-out real points beside its floor
+(two real samples); on 10,000 samples: the per-mode spread ratio (generated std / true std, per
+axis; mean over captured modes, and the worst mode) and mean offset (in std; mean and worst
+mode). CPU s/run: training and scoring, per run. {len(bad)} run(s) diverged or failed.{kept_text}
 
 {summary_table(main_records)}
 
@@ -255,11 +266,13 @@ Per seed:
 {per_seed_table(main_records + ablated)}
 """
     write_section("points_recipe", "Conditional points recipe: one-hot labels, zero-centred "
-                  "penalty, generator EMA", body,
+                  "penalty, generator EMA (one scale for all classes)", body,
                   "python -m benchmarks.bench_points_recipe"
                   + (f" --seeds {args.seeds}" if args.seeds != 5 else "")
-                  + (f" --modes {' '.join(map(str, args.modes))}" if args.modes != [4, 8, 16, 32, 64] else ""),
-                  threads="1 (one torch thread, one process)",
+                  + (f" --modes {' '.join(map(str, args.modes))}" if args.modes != [4, 8, 16, 32, 64] else "")
+                  + (f" --workers {args.workers}" if args.workers > 1 else ""),
+                  threads=(f"one torch thread per process; {args.workers} worker processes"
+                           if args.workers > 1 else "1 (one torch thread, one process)"),
                   check=(check_rows(), {"kind": "exact"}))
     return 0
 

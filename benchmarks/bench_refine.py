@@ -174,8 +174,9 @@ mixture, {budget:,} generator steps per run, every other setting `gankit train`'
 run(s) failed. Each run's discriminator is calibrated on the run's held-out points against fresh
 samples (Platt scaling of its realness score), then DRS keeps each proposal with probability
 exp(D - D_M) (gamma 0, D_M from a 2,000-proposal burn-in) and MH-GAN runs one independent
-chain of {MH_STEPS} proposals per output; both draw {MATERIAL_SAMPLES:,} kept samples, of which
-the first 2,500 are scored as the raw ones are. Kept %: DRS the share of proposals kept, MH the
+chain of {MH_STEPS} proposals per output; both draw {MATERIAL_SAMPLES:,} kept samples, scored as
+the raw ones are (the mode metrics and the C2ST on the first 2,500, spread and offset on all of
+them). Kept %: DRS the share of proposals kept, MH the
 share of chain moves accepted; proposals per kept sample; extra ms per kept sample: the
 refinement's time (calibration excluded) over the kept samples, one thread. Mean ± std over
 seeds.

@@ -145,3 +145,20 @@ def test_malformed_yaml_config_is_one_line_with_line_and_column(tmp_path, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"config file {bad} is not valid YAML at line" in err
     assert "column" in err
+
+
+def test_class_scaling_is_on_for_conditional_points_and_can_be_turned_off(tmp_path):
+    assert train(tmp_path, "--data", "blobs4", "--conditional", "--steps", "4", name="on") == 0
+    assert train(tmp_path, "--data", "blobs4", "--conditional", "--steps", "4",
+                 "--no-class-scaling", name="off") == 0
+    recorded = {name: yaml.safe_load((tmp_path / name / "config.yaml").read_text())["train"]
+                for name in ("on", "off")}
+    assert (recorded["on"]["class_scaling"], recorded["off"]["class_scaling"]) == (True, False)
+    # a run recorded before the setting existed trained without it, and resumes so
+    config = tmp_path / "off" / "config.yaml"
+    values = yaml.safe_load(config.read_text())
+    del values["train"]["class_scaling"]
+    config.write_text(yaml.safe_dump(values))
+    assert main(["train", "--resume", str(tmp_path / "off"), "--steps", "6", "--no-progress"]) == 0
+    resumed = yaml.safe_load(config.read_text())["train"]
+    assert resumed["steps"] == 6 and resumed["class_scaling"] is False

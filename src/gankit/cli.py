@@ -37,7 +37,9 @@ def add_setting(parser, field, help_prefix: str = "") -> None:
     text = f"{help_prefix}{field.metadata['help']}{listed} (default: {default_text(field)})"
     base = str(field.type).split("|")[0].strip()
     if base == "bool":
-        parser.add_argument(flag, action="store_true", default=None, help=text)
+        # a switch whose default depends on the run (None until resolved) can also be turned off
+        action = argparse.BooleanOptionalAction if field.default is None else "store_true"
+        parser.add_argument(flag, action=action, default=None, help=text)
         return
     parser.add_argument(flag, type=_TYPES.get(base, str), default=None, help=text,
                         metavar=field.name.split("_")[-1].upper())
@@ -104,17 +106,12 @@ def _cmd_train(args) -> int:
     if args.resume:
         if args.overwrite:
             raise GankitError("--resume continues a run and --overwrite replaces it; choose one")
-        record = RunDir(args.resume).record()
-        changed = sorted(k for k in flags if k not in RESUME_OVERRIDES
-                         and flags[k] != record["train"].get(k))
+        recorded = RunDir(args.resume).train_config().to_dict()
+        changed = sorted(k for k in flags if k not in RESUME_OVERRIDES and flags[k] != recorded[k])
         if changed:
             raise GankitError(f"--resume continues a run with its own settings; cannot change "
                               f"{', '.join(changed)} (only {', '.join(RESUME_OVERRIDES)})")
-        values = {**record["train"], **flags}
-        if values.get("ema") is None:
-            # records written before conditional points averaged by default said off as None,
-            # which resolving now would fill with the conditional default
-            values["ema"] = 0.0
+        values = {**recorded, **flags}
         out = Path(args.resume)
     else:
         values = load_config_file(args.config) if args.config else {}

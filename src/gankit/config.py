@@ -82,9 +82,11 @@ class TrainConfig:
     clusters: int = setting(0, "points: condition on K k-means clusters of the data, each at its "
                             "own scale, drawn by their share (more than the modes you expect, e.g. "
                             "100; docs/mode_collapse_recipe.md); 0: off", group="remedies")
-    class_scaling: bool = setting(False, "conditional points: standardise each class by its own "
-                                  "mean and std, so that each is learnt at unit scale "
-                                  "(docs/mode_collapse_recipe.md)", group="remedies")
+    class_scaling: bool | None = setting(None, "conditional points: standardise each class by its "
+                                         "own mean and std, so that each is learnt at unit "
+                                         "scale (docs/mode_collapse_recipe.md)",
+                                         default_text="on for conditional WGAN-GP on points",
+                                         group="remedies")
     margin: float | None = setting(None, "EBGAN: energy margin for fakes", default_text="0.5",
                                    group="variant settings")
     pull_away: float = setting(0.0, "EBGAN-PT: weight of the pull-away term (paper: 0.1)",
@@ -214,13 +216,16 @@ class TrainConfig:
         chosen = variant.defaults(c.net)
         if c.conditional:
             chosen.update(variant.conditional_defaults(c.net))
-        if c.clusters or c.class_scaling:
+        class_scaling = chosen.get("class_scaling", False) if c.class_scaling is None \
+            else c.class_scaling
+        if c.clusters or class_scaling:
             chosen.update(variant.scaled_defaults(c.net))
         if c.epochs is not None:
             chosen.pop("steps", None)  # the user's epochs decide the budget
         for name, value in chosen.items():
             default(name, value)
         default("label_input", "embedding")
+        default("class_scaling", False)
         default("ema", 0.0)            # off, recorded as 0 so that resolving again keeps it off
         default("lr_decay", "linear" if c.net == "mlp" else "none")
         c.betas_g = tuple(float(b) for b in c.betas_g)

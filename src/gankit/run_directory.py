@@ -97,7 +97,15 @@ class RunDir:
     def train_config(self):
         """The run's TrainConfig (as resolved when it was trained)."""
         from .config import TrainConfig
-        return TrainConfig.from_dict(self.record()["train"])
+        values = dict(self.record()["train"])
+        # Records older than a default that now depends on the run trained with it off: before
+        # conditional points averaged by default they said off as None, and before class scaling
+        # existed (then became the conditional points default) they did not name it. Resolving
+        # them now would turn both on.
+        if values.get("ema") is None:
+            values["ema"] = 0.0
+        values.setdefault("class_scaling", False)
+        return TrainConfig.from_dict(values)
 
     def spec(self):
         """The DataSpec the networks were built for."""

@@ -266,18 +266,21 @@ def test_refined_rows_beside_the_raw_ones(tmp_path):
 
 def test_cwgan_gp_trains_the_recipe_for_its_own_budget_and_the_material_row_the_old_default(
         tmp_path):
-    from gankit.gans.wgan_gp import MATERIAL_POINTS, POINTS_RECIPE, POINTS_RECIPE_STEPS
+    from gankit.gans.wgan_gp import (MATERIAL_POINTS, POINTS_RECIPE, POINTS_RECIPE_STEPS,
+                                     SCALED_POINTS_STEPS)
     from gankit.training import prepare_data
     from gankit.training.ensemble import ensemble_key, vectorisable
 
-    recipe, material, plain = (r.config for r in plan_runs(
-        modes=[8], models=["cwgan-gp", "cwgan-gp-material", "wgan-gp"], seeds=1))
+    recipe, unscaled, material, plain = (r.config for r in plan_runs(
+        modes=[8], models=["cwgan-gp", "cwgan-gp-unscaled", "cwgan-gp-material", "wgan-gp"], seeds=1))
     assert recipe.conditional and material.conditional and recipe.model == material.model == "wgan-gp"
     assert {k: getattr(recipe, k) for k in POINTS_RECIPE} == POINTS_RECIPE
+    assert {k: getattr(unscaled, k) for k in POINTS_RECIPE} == POINTS_RECIPE
     assert {k: getattr(material, k) for k in MATERIAL_POINTS} == MATERIAL_POINTS
-    # with no --steps, the recipe keeps its own budget and the others the experiment's
-    assert (recipe.steps, material.steps, plain.steps) == (POINTS_RECIPE_STEPS, DEFAULT_STEPS,
-                                                           DEFAULT_STEPS)
+    assert (recipe.class_scaling, unscaled.class_scaling, material.class_scaling) == (True, False, False)
+    # with no --steps, the recipe rows keep their own budgets and the others the experiment's
+    assert (recipe.steps, unscaled.steps, material.steps, plain.steps) == (
+        SCALED_POINTS_STEPS, POINTS_RECIPE_STEPS, DEFAULT_STEPS, DEFAULT_STEPS)
     given = plan_runs(modes=[8], models=["cwgan-gp", "wgan-gp"], seeds=1, steps=7)
     assert [r.config.steps for r in given] == [7, 7]
     # both train as vectorised ensembles, never the same one (their settings differ)

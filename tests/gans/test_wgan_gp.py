@@ -81,14 +81,19 @@ def test_bad_penalty_centre_is_refused(bad):
 
 def test_conditional_points_default_to_the_recipe_and_everything_else_does_not():
     from gankit.config import DEFAULT_STEPS, TrainConfig
-    from gankit.gans.wgan_gp import POINTS_RECIPE, POINTS_RECIPE_STEPS
+    from gankit.gans.wgan_gp import POINTS_RECIPE, POINTS_RECIPE_STEPS, SCALED_POINTS_STEPS
 
     recipe = TrainConfig(data="blobs8", model="wgan-gp", conditional=True).resolve("points")
     assert {k: getattr(recipe, k) for k in POINTS_RECIPE} == POINTS_RECIPE
     # the rest of the points defaults stay (the recipe replaces only its own settings)
     assert (recipe.gp_lambda, recipe.n_critic, recipe.lr_decay) == (1.0, 2, "linear")
-    # its own budget, unless the user gives one in epochs
-    assert recipe.total_steps(10_000) == POINTS_RECIPE_STEPS
+    # each class at its own scale, for the scaled budget, unless the user gives one in epochs
+    assert recipe.class_scaling is True and recipe.total_steps(10_000) == SCALED_POINTS_STEPS
+    # without class scaling, the recipe's own (longer) budget
+    unscaled = TrainConfig(data="blobs8", model="wgan-gp", conditional=True,
+                           class_scaling=False).resolve("points")
+    assert unscaled.class_scaling is False and unscaled.total_steps(10_000) == POINTS_RECIPE_STEPS
+    assert {k: getattr(unscaled, k) for k in POINTS_RECIPE} == POINTS_RECIPE
     by_epochs = TrainConfig(data="blobs8", model="wgan-gp", conditional=True, epochs=5).resolve("points")
     assert by_epochs.steps is None and by_epochs.total_steps(10_000) == round(5 * 10_000 / 256 / 2)
     plain = TrainConfig(data="blobs8", model="wgan-gp").resolve("points")

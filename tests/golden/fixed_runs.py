@@ -42,14 +42,15 @@ POINT_RUNS = {
     "ebgan-pt": ["--model", "ebgan", "--pull-away", "0.1"],
     "began": ["--model", "began"],
 }
-# conditional WGAN-GP on points as it was recorded, before the points recipe became its default
+# conditional WGAN-GP on points as it was recorded, before the points recipe and then class
+# scaling became its defaults
 MATERIAL_POINTS = ["--label-input", "embedding", "--gp-center", "1", "--lr-g", "1e-3", "--lr-d",
-                   "1e-3", "--ema", "0"]
+                   "1e-3", "--ema", "0", "--no-class-scaling"]
 CONDITIONAL_RUNS = {
     "cgan": ["--model", "gan", "--conditional"],
     "cwgan-gp": ["--model", "wgan-gp", "--conditional", *MATERIAL_POINTS],
     "cwgan-gp-pac": ["--model", "wgan-gp", "--conditional", "--remedy", "pac", *MATERIAL_POINTS],
-    "cwgan-gp-recipe": ["--model", "wgan-gp", "--conditional"],
+    "cwgan-gp-recipe": ["--model", "wgan-gp", "--conditional", "--no-class-scaling"],
     "cebgan": ["--model", "ebgan", "--conditional"],
     "cbegan": ["--model", "began", "--conditional"],
 }

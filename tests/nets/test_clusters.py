@@ -50,6 +50,19 @@ def test_offsets_are_unit_scale_per_cluster_and_inverse_restores_the_points():
     assert torch.allclose(code.inverse(offsets, labels), x, atol=1e-4)
 
 
+def test_on_touching_clusters_the_scales_and_shares_are_those_of_the_points_encode_labels():
+    # a uniform square has no gaps: points near a boundary decide which cluster they train in
+    x = torch.rand(5000, 2, generator=torch.Generator().manual_seed(0))
+    code = ClusterCode(20, 2).fit(x, seed=0)
+    offsets, labels = code.encode(x)
+    counts = np.bincount(labels.numpy(), minlength=20)
+    assert np.allclose(code.shares.numpy(), counts / len(x), atol=1e-7)
+    for k in range(20):
+        part = offsets[labels == k].double()
+        assert torch.allclose(part.mean(0), torch.zeros(2, dtype=torch.double), atol=1e-5), k
+        assert torch.allclose(part.std(0), torch.ones(2, dtype=torch.double), atol=1e-5), k
+
+
 def test_draws_follow_the_shares_and_reproduce_with_the_seed():
     code = ClusterCode(3, 2).fit(_three_clusters(), seed=0)
     labels = code.draw(60_000, torch.Generator().manual_seed(1))
@@ -137,6 +150,14 @@ def test_class_scaling_needs_a_conditional_points_run_and_takes_the_scaled_budge
         TrainConfig(data="blobs4", class_scaling=True).resolve("points")
     c = TrainConfig(data="blobs4", conditional=True, class_scaling=True).resolve("points")
     assert c.steps == SCALED_POINTS_STEPS and c.label_input == "onehot"
+    # on by default there, off elsewhere; resolving again keeps what was chosen
+    assert TrainConfig(data="blobs4", conditional=True).resolve("points").class_scaling is True
+    assert TrainConfig(data="blobs4").resolve("points").class_scaling is False
+    assert TrainConfig(data="blobs4", model="gan", conditional=True).resolve("points").class_scaling \
+        is False
+    assert TrainConfig(data="digits", conditional=True).resolve("images").class_scaling is False
+    off = TrainConfig(data="blobs4", conditional=True, class_scaling=False).resolve("points")
+    assert off.resolve("points").class_scaling is False
 
 
 def test_a_class_scaled_run_samples_each_class_on_its_own_centre():

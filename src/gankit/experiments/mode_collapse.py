@@ -10,9 +10,10 @@ The further remedies are models of their own: Unrolled GAN (K = 5 look-ahead ste
 
 Every run uses the defaults of `gankit train` for its model (`TrainConfig(...).resolve`), except
 the number of generator steps, which is the experiment's budget (`--steps`; by default 1,000, or
-the row's own where it declares one: conditional WGAN-GP's points recipe). Every run is scored
+the row's own where it declares one: the conditional points recipes). Every run is scored
 with the standard mode metrics (`gankit.metrics.mode_metrics` on 2,500 samples: modes captured,
-share of high-quality samples within 3 std of a centre, reverse KL) and, only for comparison,
+share of high-quality samples within 3 std of a centre, reverse KL), the fit inside each mode
+(mode_collapse_scoring) and, only for comparison,
 with the material's own "coverage" test (`material_coverage`: KMeans centres of the real data,
 a centre counts if one of 10,000 generated samples lies within 0.1 of it, in the material's
 scaling of the data to 0.9 of its largest absolute value per axis).

@@ -54,23 +54,23 @@ def gradient_penalty(critic, real, fake, y=None, rng: torch.Generator | None = N
 # learning rate and the generator's weight average.
 POINTS_RECIPE = {"label_input": "onehot", "gp_center": 0.0, "lr_g": 3e-4, "lr_d": 3e-4,
                  "ema": 0.99}
-# Its budget, over which the learning rate decays to 0. Measured on blobs4-64 (3 seeds; the sweep
-# in docs/mode_collapse_recipe.md): 1,000 steps leave 32 and 64 modes over-spread (80% and 62%
-# high quality), 2,000 still 64 (92%); at 4,000-8,000 the classes shrink again (32 and 64 modes:
-# spread 0.83-0.86, then 0.70). At 3,000 every mixture has every mode at >= 97% high quality and
-# spread 0.86-0.95.
+# Its budget without class scaling (`--no-class-scaling`), over which the learning rate decays
+# to 0. Measured on blobs4-64 (3 seeds; the sweep in docs/mode_collapse_recipe.md): 1,000 steps
+# leave 32 and 64 modes over-spread (80% and 62% high quality), 2,000 still 64 (92%); at
+# 4,000-8,000 the classes shrink again (32 and 64 modes: spread 0.83-0.86, then 0.70). At 3,000
+# every mixture has every mode at >= 97% high quality and spread 0.86-0.95.
 POINTS_RECIPE_STEPS = 3000
-# The recipe's budget when each class (`--class-scaling`) or k-means cluster (`--clusters`) is
-# learnt at its own unit scale. Measured (docs/benchmarks.md, "Cluster conditioning" and "Class
-# scaling"; 3 seeds on ring8, grid25, blobs8-64, grid100): 500, 1,000 and 3,000 steps all put
-# >= 98.4% of samples within 3 std of a mode, but 500 left blobs64's classes narrow (spread
-# down to 0.86); 1,000 fits them (0.96-1.02) at a third of 3,000's cost.
+# The recipe's budget when each class (`--class-scaling`, on by default) or k-means cluster
+# (`--clusters`) is learnt at its own unit scale. Measured (docs/benchmarks.md, "Cluster
+# conditioning" and "Class scaling"; 3 seeds on ring8, grid25, blobs8-64, grid100): 500, 1,000
+# and 3,000 steps all put >= 98.4% of samples within 3 std of a mode, but 500 left blobs64's
+# classes narrow (spread down to 0.86); 1,000 fits them (0.96-1.02) at a third of 3,000's cost.
 SCALED_POINTS_STEPS = 1000
 # The conditional points settings before the recipe (the material's learned label embedding,
 # the paper's penalty centre, the unconditional learning rate, no weight average): the
 # experiment's "cwgan-gp-material" row, to show what the recipe fixes.
 MATERIAL_POINTS = {"label_input": "embedding", "gp_center": 1.0, "lr_g": 1e-3, "lr_d": 1e-3,
-                   "ema": 0.0}
+                   "ema": 0.0, "class_scaling": False}
 
 
 class WGANGP(Variant):
@@ -118,8 +118,12 @@ class WGANGP(Variant):
     @classmethod
     def conditional_defaults(cls, net):
         # the points recipe: with the material's learned embedding, whole classes wander beside
-        # their modes and shrink to a third of their spread (docs/mode_collapse_recipe.md)
-        return {**POINTS_RECIPE, "steps": POINTS_RECIPE_STEPS} if net == "mlp" else {}
+        # their modes and shrink to a third of their spread; with one scale for all classes,
+        # the classes of 8-64 modes come out narrow on some seeds (docs/mode_collapse_recipe.md).
+        # Class scaling brings `scaled_defaults`' budget.
+        if net != "mlp":
+            return {}
+        return {**POINTS_RECIPE, "class_scaling": True, "steps": POINTS_RECIPE_STEPS}
 
     @classmethod
     def scaled_defaults(cls, net):
@@ -136,14 +140,14 @@ class WGANGP(Variant):
     @classmethod
     def experiment_rows(cls):
         return {"wgan-gp": ExperimentRow("WGAN-GP"),
-                # conditioned on each point's mode label
+                # conditioned on each point's mode label, each class at its own scale
                 "cwgan-gp": ExperimentRow("conditional WGAN-GP", {"conditional": True},
-                                          steps=POINTS_RECIPE_STEPS),
+                                          steps=SCALED_POINTS_STEPS),
+                "cwgan-gp-unscaled": ExperimentRow("conditional WGAN-GP, one scale for all classes",
+                                                   {"conditional": True, "class_scaling": False},
+                                                   steps=POINTS_RECIPE_STEPS),
                 "cwgan-gp-material": ExperimentRow("conditional WGAN-GP, learned embedding",
                                                    {"conditional": True, **MATERIAL_POINTS}),
-                "cwgan-gp-scaled": ExperimentRow("conditional WGAN-GP, each class at its scale",
-                                                 {"conditional": True, "class_scaling": True},
-                                                 steps=SCALED_POINTS_STEPS),
                 # unconditional to its user: conditioned on 100 k-means clusters of its data
                 "wgan-gp-clusters": ExperimentRow("WGAN-GP, cluster-conditioned", {"clusters": 100},
                                                   owns=("clusters",), steps=SCALED_POINTS_STEPS)}

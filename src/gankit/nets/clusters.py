@@ -30,6 +30,9 @@ from ..errors import GankitError
 MIN_POINTS_PER_CLUSTER = 5
 # a cluster of identical points has no spread; this keeps its scale finite (standardised units)
 SCALE_FLOOR = 1e-4
+# k-means stops within a tolerance; more Lloyd steps make the assignment exact (a uniform
+# square in 20 clusters needs under 100; each costs one distance matrix)
+LLOYD_STEPS = 100
 
 
 def check_clusters(clusters, n_points: int | None = None) -> None:
@@ -97,9 +100,16 @@ class ClusterCode(ClassScaling):
         kmeans = KMeans(self.clusters, n_init=1, random_state=int(seed) % 2**32).fit(points)
         self.centres.copy_(torch.as_tensor(kmeans.cluster_centers_, dtype=self.centres.dtype))
         labels = self.assign(x)
-        counts = torch.bincount(labels, minlength=self.clusters)
+        # Lloyd steps until the member means assign every point to the cluster whose mean and
+        # scale were computed from it: `encode` labels the data by these means
+        for _ in range(LLOYD_STEPS):
+            self.fit_classes(x, labels)
+            fitted, labels = labels, self.assign(x)
+            if torch.equal(labels, fitted):
+                break
+        counts = torch.bincount(fitted, minlength=self.clusters)
         self.shares.copy_(counts.to(self.shares.dtype) / counts.sum())
-        return self.fit_classes(x, labels)
+        return self
 
     def assign(self, x: torch.Tensor) -> torch.Tensor:
         """Each point's cluster: its nearest centre."""
