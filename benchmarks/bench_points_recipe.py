@@ -61,6 +61,21 @@ OFFSET_TARGET = 0.25
 C2ST_MARGIN = 0.05
 
 
+def c2st_gap(r: dict) -> float:
+    """How far a run's C2ST reads from its real-vs-real floor; the target holds on either side
+    (below the floor is no better than chance either: the test cannot see the samples, as for a
+    kNN test of a few collapsed points among many modes)."""
+    return r["c2st"] - r["c2st_floor"]
+
+
+def c2st_fits(r: dict) -> bool:
+    return abs(c2st_gap(r)) <= C2ST_MARGIN
+
+
+def largest_gap(records: list[dict]) -> float:
+    return max((c2st_gap(r) for r in records), key=abs)
+
+
 def log(*args):
     print(f"[{time.strftime('%H:%M:%S')}]", *args, file=sys.stderr, flush=True)
 
@@ -137,11 +152,11 @@ def summary_table(records: list[dict], rows_shown=ROWS) -> str:
                          f"{100 * min(r['hq'] for r in rs):.1f}",
                          f"{min(r['spread_mean'] for r in rs):.2f}-{max(r['spread_mean'] for r in rs):.2f}",
                          f"{max(r['offset_mean'] for r in rs):.2f}",
-                         f"{max(r['c2st'] - r['c2st_floor'] for r in rs):.3f}",
+                         f"{largest_gap(rs):+.3f}",
                          f"{sum(r['cpu_s'] for r in rs) / len(rs):.0f}"])
     return markdown_table(["data", "row", "seeds with every mode", "lowest high quality %",
                            "spread mean, range over seeds", "largest mean offset (std)",
-                           "largest C2ST gap to floor", "CPU s/run"], rows)
+                           "largest C2ST gap to floor (either side)", "CPU s/run"], rows)
 
 
 def verdicts(records: list[dict], row: str) -> list[str]:
@@ -165,9 +180,8 @@ def verdicts(records: list[dict], row: str) -> list[str]:
         verdict_all(f"({name}) mean offset <= {OFFSET_TARGET} std",
                     items(lambda r: r["offset_mean"] <= OFFSET_TARGET,
                           lambda r: f"{r['offset_mean']:.2f}")),
-        verdict_all(f"({name}) C2ST accuracy within {C2ST_MARGIN} of its floor",
-                    items(lambda r: r["c2st"] - r["c2st_floor"] <= C2ST_MARGIN,
-                          lambda r: f"{r['c2st'] - r['c2st_floor']:+.3f}")),
+        verdict_all(f"({name}) C2ST accuracy within {C2ST_MARGIN} of its floor (either side)",
+                    items(c2st_fits, lambda r: f"{c2st_gap(r):+.3f}")),
     ]
 
 

@@ -18,7 +18,7 @@ from .run_directory import RunDir
 from .training import train_run
 
 # ring8 at half the default budget, blobs8 with conditional WGAN-GP's defaults (the points
-# recipe and its budget): training and measuring both takes about 100 CPU seconds
+# recipe with class scaling, and its budget)
 DEMO_RUNS = {
     "ring8-wgan-gp": dict(data="ring8", model="wgan-gp", steps=4000),
     "blobs8-cwgan-gp": dict(data="blobs8", model="wgan-gp", conditional=True),

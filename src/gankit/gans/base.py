@@ -104,8 +104,9 @@ class Variant:
     def scaled_defaults(cls, net: str) -> dict[str, Any]:
         """Values that replace those for runs that learn each class or k-means cluster at its
         own scale (`--class-scaling`, `--clusters`; the networks are conditional either way:
-        `gankit.nets.clusters`)."""
-        return cls.conditional_defaults(net)
+        `gankit.nets.clusters`). By default the conditional ones, less whether to scale each
+        class (a clustered run is unconditional to its user)."""
+        return {k: v for k, v in cls.conditional_defaults(net).items() if k != "class_scaling"}
 
     @classmethod
     def check(cls, config) -> None:
