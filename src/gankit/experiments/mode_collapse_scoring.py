@@ -56,7 +56,8 @@ def score_module(module, train: Dataset, seed: int, held_out: Dataset | None = N
     if held_out is not None:
         real_points = held_out.x.numpy()[:len(evaluation)]
         row["c2st"] = c2st(real_points, evaluation[:len(real_points)])["accuracy"]
-        row["c2st_floor"] = c2st(real_points, _third_draw(train.name, len(real_points), seed))["accuracy"]
+        third = _third_draw(train.name, len(real_points), seed)
+        row["c2st_floor"] = c2st(real_points, third)["accuracy"]
         # what a real sample as large reads: the fit metrics' own noise
         floor = mode_fit(_third_draw(train.name, len(samples), seed), train.centers, train.mode_std)
         row["spread_floor"], row["offset_floor"] = floor["spread"]["mean"], floor["offset"]["mean"]
