@@ -63,9 +63,9 @@ POINTS_RECIPE_STEPS = 3000
 # The recipe's budget when each class (`--class-scaling`, on by default) or k-means cluster
 # (`--clusters`) is learnt at its own unit scale. Measured (docs/benchmarks.md, "Cluster
 # conditioning" and "Conditional WGAN-GP's default on points"; 3 seeds on ring8, grid25,
-# blobs8-64, grid100): 500, 1,000
-# and 3,000 steps all put >= 98.4% of samples within 3 std of a mode, but 500 left blobs64's
-# classes narrow (spread down to 0.86); 1,000 fits them (0.96-1.02) at a third of 3,000's cost.
+# blobs8-64, grid100): 500, 1,000 and 3,000 steps all put >= 98.4% of samples within 3 std of a
+# mode, but 500 left blobs64's classes narrow (spread down to 0.86); 1,000 fits them
+# (0.97-1.01) at a third of 3,000's cost.
 SCALED_POINTS_STEPS = 1000
 # The conditional points settings before the recipe (the material's learned label embedding,
 # the paper's penalty centre, the unconditional learning rate, no weight average): the
