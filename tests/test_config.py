@@ -28,7 +28,10 @@ def test_train_help_shows_every_flag_with_its_default():
     for f in FIELDS:
         if f.metadata["flag"]:
             action = by_dest[f.name]
-            assert action.option_strings == ["--" + f.name.replace("_", "-")]
+            flag = "--" + f.name.replace("_", "-")
+            # a switch whose default depends on the run can be turned off too
+            off = ["--no-" + flag[2:]] if f.default is None and str(f.type).startswith("bool") else []
+            assert action.option_strings == [flag, *off]
             assert f.metadata["help"] in action.help and f"(default: {default_text(f)})" in action.help
     for name in ("progress", "tensorboard"):               # switched off by --no-...
         assert by_dest[name].option_strings == [f"--no-{name}"]
