@@ -30,7 +30,8 @@ from gankit.experiments.mode_collapse import cpu_seconds, run_mode_collapse
 from gankit.gans.wgan_gp import SCALED_POINTS_STEPS
 
 from ._common import command_line, load_text, markdown_table, one_thread, verdict_all, write_section
-from .bench_points_recipe import C2ST_MARGIN, OFFSET_TARGET, SPREAD_RANGE, c2st_fits, c2st_gap, largest_gap
+from .bench_points_recipe import (C2ST_MARGIN, OFFSET_TARGET, SPREAD_RANGE, c2st_fits, c2st_gap,
+                                  largest_gap)
 
 MODEL = "wgan-gp-clusters"
 DEFAULT_CLUSTERS = 100

@@ -99,7 +99,7 @@ def test_settings_it_cannot_train_with_are_refused():
 def test_clustered_runs_take_the_recipe_at_its_own_budget_and_user_settings_win():
     c = TrainConfig(data="ring8", clusters=50).resolve("points")
     assert {k: getattr(c, k) for k in POINTS_RECIPE} == POINTS_RECIPE
-    assert c.steps == SCALED_POINTS_STEPS and not c.conditional
+    assert c.steps == SCALED_POINTS_STEPS and not c.conditional and c.class_scaling is False
     c = TrainConfig(data="ring8", clusters=50, steps=77, ema=0.0, lr_g=1e-3).resolve("points")
     assert (c.steps, c.ema, c.lr_g) == (77, 0.0, 1e-3)
 
